@@ -1,0 +1,1244 @@
+// The GSM native core: map a named POSIX shared-memory object and give JavaScript
+// bounded copies, atomics, cross-process futex wait/wake and robust mutexes over it.
+//
+// Why native at all: Electron's V8 sandbox forbids ArrayBuffers over foreign memory,
+// so JS can never hold a view of the mapping; every access is a call that copies or
+// performs one atomic operation. Every offset and length is checked here, so a bad
+// one is a RangeError and never a stray access.
+//
+// Why robust mutexes live here: a global mutex must report ABANDONED when its holder
+// dies, without the dead process running any code (paper §3.3.1). The Linux kernel
+// walks a dying thread's robust futex list and sets FUTEX_OWNER_DIED in each futex
+// word it still owns; we link every held global mutex into the calling thread's
+// (glibc-registered) robust list, exactly as glibc does for pthread robust mutexes.
+#include <node_api.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <vector>
+#include <string>
+#include <thread>
+
+namespace {
+
+// ---------------------------------------------------------------- N-API plumbing
+
+#define NAPI_OK(call)                                                        \
+  do {                                                                       \
+    if ((call) != napi_ok) {                                                 \
+      const napi_extended_error_info* info = nullptr;                        \
+      napi_get_last_error_info(env, &info);                                  \
+      bool pending = false;                                                  \
+      napi_is_exception_pending(env, &pending);                              \
+      if (!pending)                                                          \
+        napi_throw_error(env, "EGSMNAPI",                                    \
+                         info && info->error_message ? info->error_message   \
+                                                     : "N-API call failed"); \
+      return nullptr;                                                        \
+    }                                                                        \
+  } while (0)
+
+napi_value Throw(napi_env env, const char* code, const std::string& msg) {
+  napi_throw_error(env, code, msg.c_str());
+  return nullptr;
+}
+napi_value ThrowRange(napi_env env, const std::string& msg) {
+  napi_throw_range_error(env, "ERR_GSM_RANGE", msg.c_str());
+  return nullptr;
+}
+
+napi_value U32(napi_env env, uint32_t v) {
+  napi_value r;
+  napi_create_uint32(env, v, &r);
+  return r;
+}
+napi_value I32(napi_env env, int32_t v) {
+  napi_value r;
+  napi_create_int32(env, v, &r);
+  return r;
+}
+napi_value Str(napi_env env, const char* s) {
+  napi_value r;
+  napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &r);
+  return r;
+}
+
+bool GetDouble(napi_env env, napi_value v, double* out, const char* what) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t != napi_number) {
+    napi_throw_type_error(env, "ERR_GSM_ARG", (std::string(what) + " must be a number").c_str());
+    return false;
+  }
+  napi_get_value_double(env, v, out);
+  return true;
+}
+
+// A non-negative safe integer (offsets, lengths, timeouts in whole units).
+bool GetIndex(napi_env env, napi_value v, uint64_t* out, const char* what) {
+  double d;
+  if (!GetDouble(env, v, &d, what)) return false;
+  if (!(d >= 0) || d > 9007199254740991.0 || d != (double)(uint64_t)d) {
+    napi_throw_range_error(env, "ERR_GSM_RANGE",
+                           (std::string(what) + " must be a non-negative integer").c_str());
+    return false;
+  }
+  *out = (uint64_t)d;
+  return true;
+}
+
+bool GetU32(napi_env env, napi_value v, uint32_t* out, const char* what) {
+  double d;
+  if (!GetDouble(env, v, &d, what)) return false;
+  if (!(d >= 0) || d > 4294967295.0 || d != (double)(uint32_t)d) {
+    napi_throw_range_error(env, "ERR_GSM_RANGE",
+                           (std::string(what) + " must be an unsigned 32-bit integer").c_str());
+    return false;
+  }
+  *out = (uint32_t)d;
+  return true;
+}
+
+bool GetU64Big(napi_env env, napi_value v, uint64_t* out, const char* what) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t != napi_bigint) {
+    napi_throw_type_error(env, "ERR_GSM_ARG", (std::string(what) + " must be a bigint").c_str());
+    return false;
+  }
+  bool lossless = true;
+  napi_get_value_bigint_uint64(env, v, out, &lossless);
+  if (!lossless) {
+    napi_throw_range_error(env, "ERR_GSM_RANGE",
+                           (std::string(what) + " must fit in an unsigned 64-bit integer").c_str());
+    return false;
+  }
+  return true;
+}
+
+// Timeout in milliseconds: a non-negative number, or Infinity / negative for "forever".
+bool GetTimeout(napi_env env, napi_value v, int64_t* outNs) {
+  double d;
+  if (!GetDouble(env, v, &d, "timeoutMs")) return false;
+  if (d != d) {
+    napi_throw_range_error(env, "ERR_GSM_RANGE", "timeoutMs must not be NaN");
+    return false;
+  }
+  if (d < 0 || d > 1e12) {
+    *outNs = -1;
+  } else {
+    *outNs = (int64_t)(d * 1e6);
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------- time and futex
+
+int64_t MonoNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+pid_t Tid() {
+  static thread_local pid_t tid = 0;
+  if (tid == 0) tid = (pid_t)syscall(SYS_gettid);
+  return tid;
+}
+
+// Shared (not PRIVATE) futex ops: the word lives in a MAP_SHARED mapping and the
+// kernel keys it by inode+offset, so waiters in other processes see the wake.
+// deadlineNs < 0 waits forever; otherwise an absolute CLOCK_MONOTONIC deadline, so
+// spurious wake-ups never stretch the caller's timeout.
+int FutexWait(uint32_t* addr, uint32_t expected, int64_t deadlineNs) {
+  timespec ts, *pts = nullptr;
+  if (deadlineNs >= 0) {
+    ts.tv_sec = deadlineNs / 1000000000LL;
+    ts.tv_nsec = deadlineNs % 1000000000LL;
+    pts = &ts;
+  }
+  long r = syscall(SYS_futex, addr, FUTEX_WAIT_BITSET, expected, pts, nullptr, FUTEX_BITSET_MATCH_ANY);
+  return r == 0 ? 0 : errno;
+}
+
+int FutexWake(uint32_t* addr, int count) {
+  long r = syscall(SYS_futex, addr, FUTEX_WAKE, count, nullptr, nullptr, 0);
+  return r < 0 ? 0 : (int)r;
+}
+
+enum WaitResult { kWaitOk = 0, kWaitNotEqual = 1, kWaitTimedOut = 2, kWaitFailed = 3 };
+
+const char* WaitResultName(int r) {
+  switch (r) {
+    case kWaitOk: return "ok";
+    case kWaitNotEqual: return "not-equal";
+    case kWaitTimedOut: return "timed-out";
+    default: return "failed";
+  }
+}
+
+int WaitOnce(uint32_t* addr, uint32_t expected, int64_t deadlineNs) {
+  for (;;) {
+    if (__atomic_load_n(addr, __ATOMIC_ACQUIRE) != expected) return kWaitNotEqual;
+    if (deadlineNs >= 0 && MonoNs() >= deadlineNs) return kWaitTimedOut;
+    int e = FutexWait(addr, expected, deadlineNs);
+    if (e == 0) return kWaitOk;
+    if (e == EAGAIN) return kWaitNotEqual;
+    if (e == ETIMEDOUT) return kWaitTimedOut;
+    if (e == EINTR) continue;
+    return kWaitFailed;
+  }
+}
+
+// ---------------------------------------------------------------- the mapping
+
+// The failed-region map (paper §3.3.2, §7.2) lives in the mapping itself so every
+// process sees the same failures. Layout at failMapOff:
+//   u32 epoch (odd while a writer edits), u32 count, u64 reserved,
+//   then `capacity` ranges of { u64 offset, u64 length }.
+struct Mapping {
+  uint8_t* base = nullptr;
+  uint64_t size = 0;
+  bool closed = false;
+  std::string name;
+  std::atomic<int> pendingWaits{0};
+  uint64_t failMapOff = 0;  // 0 = failure model not configured
+  uint32_t failMapCap = 0;
+  uint64_t failCounterOff = 0;
+  uint8_t dummy = 0xff;
+  // Who we are, recorded as the owner of global mutexes for status tools.
+  uint32_t node = 0xffffffff;
+  uint32_t incarnation = 0;
+};
+
+void Unmap(Mapping* m) {
+  if (m->base) munmap(m->base, m->size);
+  m->base = nullptr;
+}
+
+void FinalizeMapping(napi_env, void* data, void*) {
+  Mapping* m = static_cast<Mapping*>(data);
+  // A pending async wait keeps the JS object alive through its reference, so
+  // reaching here means nothing can still touch the mapping.
+  Unmap(m);
+  delete m;
+}
+
+Mapping* Unwrap(napi_env env, napi_value self) {
+  void* p = nullptr;
+  if (napi_unwrap(env, self, &p) != napi_ok || p == nullptr) {
+    napi_throw_type_error(env, "ERR_GSM_ARG", "not a GSM mapping");
+    return nullptr;
+  }
+  Mapping* m = static_cast<Mapping*>(p);
+  if (m->closed) {
+    napi_throw_error(env, "ERR_GSM_CLOSED", ("GSM mapping " + m->name + " is closed").c_str());
+    return nullptr;
+  }
+  return m;
+}
+
+bool CheckRange(napi_env env, Mapping* m, uint64_t off, uint64_t len, uint64_t align) {
+  if (off > m->size || len > m->size - off) {
+    ThrowRange(env, "GSM access [" + std::to_string(off) + ", +" + std::to_string(len) +
+                        ") is outside the mapping of " + std::to_string(m->size) + " bytes");
+    return false;
+  }
+  if (align > 1 && (off % align) != 0) {
+    ThrowRange(env, "GSM atomic offset " + std::to_string(off) + " is not " +
+                        std::to_string(align) + "-byte aligned");
+    return false;
+  }
+  return true;
+}
+
+// Calls fn(failedStart, failedLen) for each failed sub-range of [off, off+len),
+// under the map's seqlock so a concurrent edit is never half-read. Returns false
+// if none failed (the common case costs two atomic loads).
+template <typename Fn>
+bool ForEachFailed(Mapping* m, uint64_t off, uint64_t len, Fn fn) {
+  if (m->failMapOff == 0) return false;
+  uint32_t* epochP = reinterpret_cast<uint32_t*>(m->base + m->failMapOff);
+  uint32_t* countP = epochP + 1;
+  for (;;) {
+    uint32_t e1 = __atomic_load_n(epochP, __ATOMIC_ACQUIRE);
+    if (e1 & 1) { sched_yield(); continue; }
+    uint32_t count = __atomic_load_n(countP, __ATOMIC_ACQUIRE);
+    if (count == 0) {
+      if (__atomic_load_n(epochP, __ATOMIC_ACQUIRE) == e1) return false;
+      continue;
+    }
+    if (count > m->failMapCap) count = m->failMapCap;
+    uint64_t starts[64], lens[64];
+    uint32_t hits = 0;
+    const uint64_t* ranges = reinterpret_cast<const uint64_t*>(m->base + m->failMapOff + 16);
+    for (uint32_t i = 0; i < count; i++) {
+      uint64_t rs = __atomic_load_n(&ranges[2 * i], __ATOMIC_RELAXED);
+      uint64_t rl = __atomic_load_n(&ranges[2 * i + 1], __ATOMIC_RELAXED);
+      uint64_t s = rs > off ? rs : off;
+      uint64_t e = (rs + rl) < (off + len) ? (rs + rl) : (off + len);
+      if (s < e && hits < 64) { starts[hits] = s; lens[hits] = e - s; hits++; }
+    }
+    if (__atomic_load_n(epochP, __ATOMIC_ACQUIRE) != e1) continue;
+    for (uint32_t i = 0; i < hits; i++) fn(starts[i], lens[i]);
+    return hits > 0;
+  }
+}
+
+// Paper §7.2: a global count of memory failures since power-on.
+void CountFailure(Mapping* m) {
+  if (m->failCounterOff)
+    __atomic_fetch_add(reinterpret_cast<uint64_t*>(m->base + m->failCounterOff), 1, __ATOMIC_ACQ_REL);
+}
+
+bool WordFailed(Mapping* m, uint64_t off, uint64_t len) {
+  if (ForEachFailed(m, off, len, [](uint64_t, uint64_t) {})) {
+    CountFailure(m);
+    return true;
+  }
+  return false;
+}
+
+template <typename T>
+T DummyWord(Mapping* m) {
+  T v;
+  memset(&v, m->dummy, sizeof v);
+  return v;
+}
+
+// ---------------------------------------------------------------- open / close
+
+bool ValidShmName(const std::string& n) {
+  if (n.size() < 2 || n.size() > 200 || n[0] != '/') return false;
+  for (size_t i = 1; i < n.size(); i++) {
+    char c = n[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+          c == '_' || c == '-'))
+      return false;
+  }
+  return true;
+}
+
+bool GetName(napi_env env, napi_value v, std::string* out) {
+  char buf[256];
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, v, buf, sizeof buf, &len) != napi_ok) {
+    napi_throw_type_error(env, "ERR_GSM_ARG", "shared-memory name must be a string");
+    return false;
+  }
+  *out = std::string(buf, len);
+  if (!ValidShmName(*out)) {
+    napi_throw_range_error(env, "ERR_GSM_NAME",
+                           "shared-memory name must be '/' followed by 1-199 of [A-Za-z0-9._-]");
+    return false;
+  }
+  return true;
+}
+
+// new Mapping(name, size, create): create=true makes a new object (exclusive; an
+// existing one is an error so two multicomputers never share GSM by accident),
+// create=false attaches to an existing one and takes its size from the object.
+napi_value MappingCtor(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], self;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  if (argc < 3) return Throw(env, "ERR_GSM_ARG", "Mapping(name, size, create) needs 3 arguments");
+  std::string name;
+  if (!GetName(env, argv[0], &name)) return nullptr;
+  uint64_t size;
+  if (!GetIndex(env, argv[1], &size, "size")) return nullptr;
+  bool create = false;
+  NAPI_OK(napi_get_value_bool(env, argv[2], &create));
+
+  int fd;
+  if (create) {
+    if (size < 4096 || size > (1ULL << 40))
+      return ThrowRange(env, "GSM size must be between 4 KiB and 1 TiB");
+    fd = shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd < 0)
+      return Throw(env, errno == EEXIST ? "ERR_GSM_EXISTS" : "ERR_GSM_OPEN",
+                   "cannot create shared memory " + name + ": " + strerror(errno));
+    if (ftruncate(fd, (off_t)size) != 0) {
+      int e = errno;
+      close(fd);
+      shm_unlink(name.c_str());
+      return Throw(env, "ERR_GSM_OPEN", "cannot size shared memory " + name + ": " + strerror(e));
+    }
+  } else {
+    fd = shm_open(name.c_str(), O_RDWR, 0600);
+    if (fd < 0)
+      return Throw(env, errno == ENOENT ? "ERR_GSM_NOENT" : "ERR_GSM_OPEN",
+                   "cannot open shared memory " + name + ": " + strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+      int e = errno;
+      close(fd);
+      return Throw(env, "ERR_GSM_OPEN", "cannot stat shared memory " + name + ": " + strerror(e));
+    }
+    size = (uint64_t)st.st_size;
+    if (size < 4096) {
+      close(fd);
+      return Throw(env, "ERR_GSM_OPEN", "shared memory " + name + " is too small to be GSM");
+    }
+  }
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  int e = errno;
+  close(fd);
+  if (p == MAP_FAILED) {
+    if (create) shm_unlink(name.c_str());
+    return Throw(env, "ERR_GSM_OPEN", "cannot map shared memory " + name + ": " + strerror(e));
+  }
+  Mapping* m = new Mapping();
+  m->base = static_cast<uint8_t*>(p);
+  m->size = size;
+  m->name = name;
+  NAPI_OK(napi_wrap(env, self, m, FinalizeMapping, nullptr, nullptr));
+  return self;
+}
+
+napi_value Close(napi_env env, napi_callback_info info) {
+  napi_value self;
+  NAPI_OK(napi_get_cb_info(env, info, nullptr, nullptr, &self, nullptr));
+  void* p = nullptr;
+  if (napi_unwrap(env, self, &p) != napi_ok || !p) return Throw(env, "ERR_GSM_ARG", "not a GSM mapping");
+  Mapping* m = static_cast<Mapping*>(p);
+  if (m->closed) return Throw(env, "ERR_GSM_CLOSED", "GSM mapping " + m->name + " is already closed");
+  m->closed = true;
+  // With async waits in flight their threads still name addresses in the mapping;
+  // the last of them unmaps (see WaitAsyncDone).
+  if (m->pendingWaits.load() == 0) Unmap(m);
+  return nullptr;
+}
+
+napi_value Unlink(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  std::string name;
+  if (argc < 1 || !GetName(env, argv[0], &name)) return nullptr;
+  napi_value r;
+  napi_get_boolean(env, shm_unlink(name.c_str()) == 0, &r);
+  return r;
+}
+
+// ---------------------------------------------------------------- getters
+
+napi_value GetSize(napi_env env, napi_callback_info info) {
+  napi_value self;
+  NAPI_OK(napi_get_cb_info(env, info, nullptr, nullptr, &self, nullptr));
+  void* p = nullptr;
+  napi_unwrap(env, self, &p);
+  napi_value r;
+  napi_create_double(env, p ? (double)static_cast<Mapping*>(p)->size : 0, &r);
+  return r;
+}
+
+napi_value GetClosed(napi_env env, napi_callback_info info) {
+  napi_value self;
+  NAPI_OK(napi_get_cb_info(env, info, nullptr, nullptr, &self, nullptr));
+  void* p = nullptr;
+  napi_unwrap(env, self, &p);
+  napi_value r;
+  napi_get_boolean(env, !p || static_cast<Mapping*>(p)->closed, &r);
+  return r;
+}
+
+// ---------------------------------------------------------------- copies
+
+struct Bytes {
+  uint8_t* data;
+  size_t len;
+};
+
+bool GetBytes(napi_env env, napi_value v, Bytes* out) {
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  if (!is) {
+    napi_throw_type_error(env, "ERR_GSM_ARG", "buffer must be a Uint8Array");
+    return false;
+  }
+  napi_typedarray_type type;
+  size_t length, byteOffset;
+  void* data;
+  napi_value ab;
+  napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &byteOffset);
+  if (type != napi_uint8_array) {
+    napi_throw_type_error(env, "ERR_GSM_ARG", "buffer must be a Uint8Array");
+    return false;
+  }
+  out->data = static_cast<uint8_t*>(data);
+  out->len = length;
+  return true;
+}
+
+template <bool kRead>
+napi_value Copy(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], self;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  Mapping* m = Unwrap(env, self);
+  if (!m) return nullptr;
+  if (argc < 2) return Throw(env, "ERR_GSM_ARG", kRead ? "read(offset, into)" : "write(offset, from)");
+  uint64_t off;
+  Bytes b;
+  if (!GetIndex(env, argv[0], &off, "offset") || !GetBytes(env, argv[1], &b)) return nullptr;
+  if (!CheckRange(env, m, off, b.len, 1)) return nullptr;
+  uint64_t failed = 0;
+  if (kRead) {
+    memcpy(b.data, m->base + off, b.len);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    // Failed reads are satisfied with the preset dummy value, as the MCS hardware
+    // design specifies, instead of whatever the dead node left behind.
+    ForEachFailed(m, off, b.len, [&](uint64_t s, uint64_t l) {
+      memset(b.data + (s - off), m->dummy, l);
+      failed += l;
+    });
+  } else {
+    // Writes to failed memory are dropped; the good parts between failed ranges land.
+    std::vector<std::pair<uint64_t, uint64_t>> bad;
+    ForEachFailed(m, off, b.len, [&](uint64_t s, uint64_t l) {
+      bad.emplace_back(s, s + l);
+      failed += l;
+    });
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    std::sort(bad.begin(), bad.end());
+    uint64_t pos = off, end = off + b.len;
+    for (auto& r : bad) {
+      if (r.first > pos) memcpy(m->base + pos, b.data + (pos - off), r.first - pos);
+      if (r.second > pos) pos = r.second;
+    }
+    if (pos < end) memcpy(m->base + pos, b.data + (pos - off), end - pos);
+  }
+  if (failed) CountFailure(m);
+  return U32(env, (uint32_t)(failed > 0xffffffffULL ? 0xffffffffULL : failed));
+}
+
+// ---------------------------------------------------------------- atomics
+
+enum AtomicOp { kLoad, kStore, kCas, kAdd, kXchg };
+
+template <AtomicOp kOp>
+napi_value Atomic32(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], self;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  Mapping* m = Unwrap(env, self);
+  if (!m) return nullptr;
+  size_t need = kOp == kLoad ? 1 : kOp == kCas ? 3 : 2;
+  if (argc < need) return Throw(env, "ERR_GSM_ARG", "missing argument to atomic operation");
+  uint64_t off;
+  if (!GetIndex(env, argv[0], &off, "offset") || !CheckRange(env, m, off, 4, 4)) return nullptr;
+  uint32_t a = 0, b = 0;
+  if (kOp == kAdd) {
+    // fetch-add takes a signed delta so counters can go down as well as up.
+    double d;
+    if (!GetDouble(env, argv[1], &d, "delta")) return nullptr;
+    if (d != (double)(int64_t)d || d < -4294967295.0 || d > 4294967295.0)
+      return ThrowRange(env, "delta must be an integer within 32 bits");
+    a = (uint32_t)(int64_t)d;
+  } else if (need >= 2 && !GetU32(env, argv[1], &a, "value")) {
+    return nullptr;
+  }
+  if (kOp == kCas && !GetU32(env, argv[2], &b, "desired")) return nullptr;
+  if (WordFailed(m, off, 4)) return kOp == kStore ? nullptr : U32(env, DummyWord<uint32_t>(m));
+  uint32_t* p = reinterpret_cast<uint32_t*>(m->base + off);
+  switch (kOp) {
+    case kLoad: return U32(env, __atomic_load_n(p, __ATOMIC_ACQUIRE));
+    case kStore: __atomic_store_n(p, a, __ATOMIC_RELEASE); return nullptr;
+    case kCas: {
+      uint32_t expected = a;
+      __atomic_compare_exchange_n(p, &expected, b, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+      return U32(env, expected);
+    }
+    case kAdd: return U32(env, __atomic_fetch_add(p, a, __ATOMIC_ACQ_REL));
+    case kXchg: return U32(env, __atomic_exchange_n(p, a, __ATOMIC_ACQ_REL));
+  }
+  return nullptr;
+}
+
+napi_value Big(napi_env env, uint64_t v) {
+  napi_value r;
+  napi_create_bigint_uint64(env, v, &r);
+  return r;
+}
+
+template <AtomicOp kOp>
+napi_value Atomic64(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], self;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  Mapping* m = Unwrap(env, self);
+  if (!m) return nullptr;
+  size_t need = kOp == kLoad ? 1 : kOp == kCas ? 3 : 2;
+  if (argc < need) return Throw(env, "ERR_GSM_ARG", "missing argument to atomic operation");
+  uint64_t off, a = 0, b = 0;
+  if (!GetIndex(env, argv[0], &off, "offset") || !CheckRange(env, m, off, 8, 8)) return nullptr;
+  if (need >= 2 && !GetU64Big(env, argv[1], &a, "value")) return nullptr;
+  if (kOp == kCas && !GetU64Big(env, argv[2], &b, "desired")) return nullptr;
+  if (WordFailed(m, off, 8)) return kOp == kStore ? nullptr : Big(env, DummyWord<uint64_t>(m));
+  uint64_t* p = reinterpret_cast<uint64_t*>(m->base + off);
+  switch (kOp) {
+    case kLoad: return Big(env, __atomic_load_n(p, __ATOMIC_ACQUIRE));
+    case kStore: __atomic_store_n(p, a, __ATOMIC_RELEASE); return nullptr;
+    case kCas: {
+      uint64_t expected = a;
+      __atomic_compare_exchange_n(p, &expected, b, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+      return Big(env, expected);
+    }
+    case kAdd: return Big(env, __atomic_fetch_add(p, a, __ATOMIC_ACQ_REL));
+    case kXchg: return Big(env, __atomic_exchange_n(p, a, __ATOMIC_ACQ_REL));
+  }
+  return nullptr;
+}
+
+// load64n / store64n / add64n: the same 64-bit words as plain JS numbers, for
+// counters and timestamps that stay below 2^53 (no BigInt allocation per call).
+napi_value Load64N(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], self;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  Mapping* m = Unwrap(env, self);
+  uint64_t off;
+  if (!m || argc < 1 || !GetIndex(env, argv[0], &off, "offset") || !CheckRange(env, m, off, 8, 8)) return nullptr;
+  uint64_t v = WordFailed(m, off, 8) ? DummyWord<uint64_t>(m)
+                                     : __atomic_load_n(reinterpret_cast<uint64_t*>(m->base + off), __ATOMIC_ACQUIRE);
+  napi_value r;
+  napi_create_double(env, (double)v, &r);
+  return r;
+}
+
+template <bool kAddOp>
+napi_value Store64N(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], self;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  Mapping* m = Unwrap(env, self);
+  uint64_t off, v;
+  if (!m || argc < 2 || !GetIndex(env, argv[0], &off, "offset") || !CheckRange(env, m, off, 8, 8) ||
+      !GetIndex(env, argv[1], &v, "value"))
+    return nullptr;
+  if (WordFailed(m, off, 8)) return kAddOp ? U32(env, 0) : nullptr;
+  uint64_t* p = reinterpret_cast<uint64_t*>(m->base + off);
+  if (kAddOp) {
+    napi_value r;
+    napi_create_double(env, (double)__atomic_fetch_add(p, v, __ATOMIC_ACQ_REL), &r);
+    return r;
+  }
+  __atomic_store_n(p, v, __ATOMIC_RELEASE);
+  return nullptr;
+}
+
+// ---------------------------------------------------------------- wait / wake
+
+napi_value Wait32(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], self;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  Mapping* m = Unwrap(env, self);
+  if (!m) return nullptr;
+  uint64_t off;
+  uint32_t expected;
+  int64_t timeoutNs;
+  if (argc < 3 || !GetIndex(env, argv[0], &off, "offset") || !CheckRange(env, m, off, 4, 4) ||
+      !GetU32(env, argv[1], &expected, "expected") || !GetTimeout(env, argv[2], &timeoutNs))
+    return nullptr;
+  if (WordFailed(m, off, 4)) return Str(env, "failed");
+  int64_t deadline = timeoutNs < 0 ? -1 : MonoNs() + timeoutNs;
+  return Str(env, WaitResultName(WaitOnce(reinterpret_cast<uint32_t*>(m->base + off), expected, deadline)));
+}
+
+napi_value Wake32(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], self;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  Mapping* m = Unwrap(env, self);
+  if (!m) return nullptr;
+  uint64_t off;
+  double count = 1;
+  if (argc < 1 || !GetIndex(env, argv[0], &off, "offset") || !CheckRange(env, m, off, 4, 4)) return nullptr;
+  if (argc >= 2 && !GetDouble(env, argv[1], &count, "count")) return nullptr;
+  int n = count >= 2147483647.0 || count != count ? 2147483647 : count < 1 ? 1 : (int)count;
+  return I32(env, FutexWake(reinterpret_cast<uint32_t*>(m->base + off), n));
+}
+
+// An asynchronous wait runs on its own thread (not libuv's small pool, which
+// long futex waits would starve) and resolves a promise back on the JS thread.
+struct AsyncWait {
+  Mapping* m;
+  napi_ref selfRef;
+  napi_deferred deferred;
+  napi_threadsafe_function tsfn;
+  uint32_t* addr;
+  uint32_t expected;
+  int64_t deadline;
+  int result;
+};
+
+void WaitAsyncDone(napi_env env, napi_value, void*, void* data) {
+  AsyncWait* w = static_cast<AsyncWait*>(data);
+  if (env) {
+    napi_resolve_deferred(env, w->deferred, Str(env, WaitResultName(w->result)));
+    if (w->m->pendingWaits.fetch_sub(1) == 1 && w->m->closed) Unmap(w->m);
+    napi_delete_reference(env, w->selfRef);
+  }
+  napi_release_threadsafe_function(w->tsfn, napi_tsfn_release);
+  delete w;
+}
+
+napi_value Wait32Async(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], self;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  Mapping* m = Unwrap(env, self);
+  if (!m) return nullptr;
+  uint64_t off;
+  uint32_t expected;
+  int64_t timeoutNs;
+  if (argc < 3 || !GetIndex(env, argv[0], &off, "offset") || !CheckRange(env, m, off, 4, 4) ||
+      !GetU32(env, argv[1], &expected, "expected") || !GetTimeout(env, argv[2], &timeoutNs))
+    return nullptr;
+  napi_value promise;
+  AsyncWait* w = new AsyncWait();
+  NAPI_OK(napi_create_promise(env, &w->deferred, &promise));
+  if (WordFailed(m, off, 4)) {
+    napi_resolve_deferred(env, w->deferred, Str(env, "failed"));
+    delete w;
+    return promise;
+  }
+  w->m = m;
+  w->addr = reinterpret_cast<uint32_t*>(m->base + off);
+  w->expected = expected;
+  w->deadline = timeoutNs < 0 ? -1 : MonoNs() + timeoutNs;
+  NAPI_OK(napi_create_reference(env, self, 1, &w->selfRef));
+  napi_value resName = Str(env, "mcs-gsm-wait");
+  NAPI_OK(napi_create_threadsafe_function(env, nullptr, nullptr, resName, 0, 1, nullptr, nullptr, w,
+                                          WaitAsyncDone, &w->tsfn));
+  m->pendingWaits.fetch_add(1);
+  std::thread([w]() {
+    w->result = WaitOnce(w->addr, w->expected, w->deadline);
+    napi_call_threadsafe_function(w->tsfn, w, napi_tsfn_blocking);
+  }).detach();
+  return promise;
+}
+
+// ---------------------------------------------------------------- robust mutexes
+
+// Global mutex layout (kMutexSize bytes, 8-aligned, in GSM):
+//   0  u32 word: owner TID | FUTEX_WAITERS | FUTEX_OWNER_DIED (kernel robust format)
+//   4  u32 state: 0 consistent, 1 inconsistent (abandoned, held), 2 not recoverable
+//   8  u32 owner node    12 u32 owner pid    16 u32 owner incarnation
+//   20 u32 abandon count
+//   24 u64 robust prev   32 u64 robust next   (glibc robust-list link; process-local)
+//   40 u64 locked-at (CLOCK_MONOTONIC ns: one clock for every process on the machine)
+//   48 u32 lock count    52 u32 waiter count  56 u32 waiter ticket  60 u32 max hold us
+//   64 u64 total hold ns 72..127 reserved
+//   128 kWaiterSlots x 32-byte waiter slots { u32 tid, u32 pid, u32 node, u32 ticket,
+//       u64 since ns, u64 reserved } so status tools can list who waits, in order.
+constexpr uint64_t kMutexSize = 384;
+constexpr uint32_t kWaiterSlots = 8;
+constexpr uint32_t kStateConsistent = 0, kStateInconsistent = 1, kStateNotRecoverable = 2;
+constexpr uint32_t kRobustNextOff = 32;
+
+enum LockResult {
+  kLockOk = 0,
+  kLockAbandoned = 1,
+  kLockTimedOut = 2,
+  kLockNotRecoverable = 3,
+  kLockMemoryFailed = 4,
+  kLockAlreadyOwned = 5,
+  kLockBusy = 6,
+};
+
+struct robust_list {
+  robust_list* next;
+};
+struct robust_list_head {
+  robust_list list;
+  long futex_offset;
+  robust_list* list_op_pending;
+};
+
+// Our own head for threads glibc did not register; the slot before it mirrors
+// glibc's struct pthread::robust_prev, which list edits may write through.
+struct OwnHead {
+  void* prev;
+  robust_list_head head;
+};
+
+robust_list_head* RobustHead(std::string* err) {
+  static thread_local robust_list_head* head = nullptr;
+  static thread_local OwnHead own;
+  if (head) return head;
+  robust_list_head* h = nullptr;
+  size_t len = 0;
+  if (syscall(SYS_get_robust_list, 0, &h, &len) != 0) h = nullptr;
+  if (h == nullptr) {
+    own.head.list.next = &own.head.list;
+    own.head.futex_offset = -(long)kRobustNextOff;
+    own.head.list_op_pending = nullptr;
+    if (syscall(SYS_set_robust_list, &own.head, sizeof own.head) != 0) {
+      *err = std::string("set_robust_list failed: ") + strerror(errno);
+      return nullptr;
+    }
+    h = &own.head;
+  }
+  if (h->futex_offset != -(long)kRobustNextOff) {
+    *err = "this C library's robust-list futex offset is " + std::to_string(h->futex_offset) +
+           ", the GSM mutex layout needs -" + std::to_string(kRobustNextOff);
+    return nullptr;
+  }
+  head = h;
+  return head;
+}
+
+inline robust_list* Entry(uint8_t* mu) { return reinterpret_cast<robust_list*>(mu + kRobustNextOff); }
+inline robust_list** PrevOf(robust_list* e) { return reinterpret_cast<robust_list**>(reinterpret_cast<uint8_t*>(e) - 8); }
+
+void RobustEnqueue(robust_list_head* h, uint8_t* mu) {
+  robust_list* e = Entry(mu);
+  robust_list* next = h->list.next;
+  e->next = next;
+  *PrevOf(e) = &h->list;
+  *PrevOf(next) = e;  // for the head itself this is glibc's robust_prev slot
+  h->list.next = e;
+}
+
+void RobustDequeue(uint8_t* mu) {
+  robust_list* e = Entry(mu);
+  robust_list* prev = *PrevOf(e);
+  robust_list* next = e->next;
+  prev->next = next;
+  *PrevOf(next) = prev;
+}
+
+inline uint32_t* Word(uint8_t* mu) { return reinterpret_cast<uint32_t*>(mu); }
+inline uint32_t* U32At(uint8_t* mu, int off) { return reinterpret_cast<uint32_t*>(mu + off); }
+inline uint64_t* U64At(uint8_t* mu, int off) { return reinterpret_cast<uint64_t*>(mu + off); }
+
+void RecordOwner(Mapping* m, uint8_t* mu, bool abandoned) {
+  __atomic_store_n(U32At(mu, 8), m->node, __ATOMIC_RELAXED);
+  __atomic_store_n(U32At(mu, 12), (uint32_t)getpid(), __ATOMIC_RELAXED);
+  __atomic_store_n(U32At(mu, 16), m->incarnation, __ATOMIC_RELAXED);
+  __atomic_store_n(U64At(mu, 40), (uint64_t)MonoNs(), __ATOMIC_RELAXED);
+  __atomic_fetch_add(U32At(mu, 48), 1, __ATOMIC_RELAXED);
+  if (abandoned) {
+    __atomic_store_n(U32At(mu, 4), kStateInconsistent, __ATOMIC_RELEASE);
+    __atomic_fetch_add(U32At(mu, 20), 1, __ATOMIC_RELAXED);
+  }
+}
+
+// One acquisition attempt. `waited` means we slept on the word: we then take it
+// with FUTEX_WAITERS set, since other sleepers may still be there (as glibc does).
+int TryAcquire(Mapping* m, uint8_t* mu, robust_list_head* h, bool waited, uint32_t* seen) {
+  uint32_t tid = (uint32_t)Tid();
+  for (;;) {
+    if (__atomic_load_n(U32At(mu, 4), __ATOMIC_ACQUIRE) == kStateNotRecoverable) return kLockNotRecoverable;
+    uint32_t v = __atomic_load_n(Word(mu), __ATOMIC_ACQUIRE);
+    *seen = v;
+    if ((v & FUTEX_TID_MASK) == tid) return kLockAlreadyOwned;
+    if ((v & FUTEX_TID_MASK) != 0) return kLockBusy;
+    bool died = (v & FUTEX_OWNER_DIED) != 0;
+    uint32_t want = tid | (waited ? FUTEX_WAITERS : (v & FUTEX_WAITERS));
+    // list_op_pending covers a crash between taking the word and linking it.
+    h->list_op_pending = Entry(mu);
+    if (__atomic_compare_exchange_n(Word(mu), &v, want, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+      RobustEnqueue(h, mu);
+      h->list_op_pending = nullptr;
+      RecordOwner(m, mu, died);
+      return died ? kLockAbandoned : kLockOk;
+    }
+    h->list_op_pending = nullptr;
+  }
+}
+
+// Registers this thread in a free waiter slot (best effort: with all slots taken
+// the waiter still waits, it just is not listed).
+int RegisterWaiter(Mapping* m, uint8_t* mu) {
+  uint32_t tid = (uint32_t)Tid();
+  uint32_t ticket = __atomic_fetch_add(U32At(mu, 56), 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add(U32At(mu, 52), 1, __ATOMIC_RELAXED);
+  for (uint32_t i = 0; i < kWaiterSlots; i++) {
+    uint8_t* s = mu + 128 + 32 * i;
+    uint32_t zero = 0;
+    if (__atomic_compare_exchange_n(U32At(s, 0), &zero, tid, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+      __atomic_store_n(U32At(s, 4), (uint32_t)getpid(), __ATOMIC_RELAXED);
+      __atomic_store_n(U32At(s, 8), m->node, __ATOMIC_RELAXED);
+      __atomic_store_n(U32At(s, 12), ticket, __ATOMIC_RELAXED);
+      __atomic_store_n(U64At(s, 16), (uint64_t)MonoNs(), __ATOMIC_RELEASE);
+      return (int)i;
+    }
+  }
+  return -1;
+}
+
+void UnregisterWaiter(uint8_t* mu, int slot) {
+  __atomic_fetch_sub(U32At(mu, 52), 1, __ATOMIC_RELAXED);
+  if (slot >= 0) __atomic_store_n(U32At(mu + 128 + 32 * slot, 0), 0u, __ATOMIC_RELEASE);
+}
+
+// Sets FUTEX_WAITERS so the unlocker knows to wake, and returns the value to sleep
+// on; 0 means the word changed under us and the caller should retry at once.
+uint32_t ArmWait(uint8_t* mu, uint32_t seen) {
+  if (seen & FUTEX_WAITERS) return seen;
+  uint32_t v = seen;
+  if (__atomic_compare_exchange_n(Word(mu), &v, seen | FUTEX_WAITERS, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    return seen | FUTEX_WAITERS;
+  return 0;
+}
+
+bool GetMutex(napi_env env, napi_callback_info info, size_t want, napi_value* argv, Mapping** mOut,
+              uint8_t** muOut, robust_list_head** hOut) {
+  size_t argc = want;
+  napi_value self;
+  if (napi_get_cb_info(env, info, &argc, argv, &self, nullptr) != napi_ok) return false;
+  Mapping* m = Unwrap(env, self);
+  if (!m) return false;
+  uint64_t off;
+  if (argc < want) {
+    Throw(env, "ERR_GSM_ARG", "missing argument to mutex operation");
+    return false;
+  }
+  if (!GetIndex(env, argv[0], &off, "offset") || !CheckRange(env, m, off, kMutexSize, 8)) return false;
+  std::string err;
+  robust_list_head* h = RobustHead(&err);
+  if (!h) {
+    Throw(env, "ERR_GSM_ROBUST", err);
+    return false;
+  }
+  *mOut = m;
+  *muOut = m->base + off;
+  *hOut = h;
+  if (WordFailed(m, off, kMutexSize)) *muOut = nullptr;
+  return true;
+}
+
+// mutexLock(offset, timeoutMs): blocks the calling thread (for worker threads,
+// node processes' own sync paths, and benchmarks). Returns a LockResult code.
+napi_value MutexLock(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  Mapping* m;
+  uint8_t* mu;
+  robust_list_head* h;
+  if (!GetMutex(env, info, 2, argv, &m, &mu, &h)) return nullptr;
+  int64_t timeoutNs;
+  if (!GetTimeout(env, argv[1], &timeoutNs)) return nullptr;
+  if (!mu) return I32(env, kLockMemoryFailed);
+  uint32_t seen;
+  int r = TryAcquire(m, mu, h, false, &seen);
+  if (r != kLockBusy) return I32(env, r);
+  int64_t deadline = timeoutNs < 0 ? -1 : MonoNs() + timeoutNs;
+  int slot = RegisterWaiter(m, mu);
+  for (;;) {
+    uint32_t sleepOn = ArmWait(mu, seen);
+    if (sleepOn) {
+      int w = WaitOnce(Word(mu), sleepOn, deadline);
+      if (w == kWaitTimedOut) { r = kLockTimedOut; break; }
+      if (w == kWaitFailed) { r = kLockMemoryFailed; break; }
+    }
+    r = TryAcquire(m, mu, h, true, &seen);
+    if (r != kLockBusy) break;
+    if (deadline >= 0 && MonoNs() >= deadline) { r = kLockTimedOut; break; }
+  }
+  UnregisterWaiter(mu, slot);
+  return I32(env, r);
+}
+
+// mutexTryLock(offset): one attempt. Returns a LockResult; kLockBusy carries no wait.
+napi_value MutexTryLock(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  Mapping* m;
+  uint8_t* mu;
+  robust_list_head* h;
+  if (!GetMutex(env, info, 1, argv, &m, &mu, &h)) return nullptr;
+  if (!mu) return I32(env, kLockMemoryFailed);
+  uint32_t seen;
+  return I32(env, TryAcquire(m, mu, h, false, &seen));
+}
+
+// mutexLockAsync(offset, timeoutMs): the waiting happens on a helper thread that
+// only sleeps on the futex; every acquisition attempt runs on the JS thread, so
+// the JS thread is the owner and its robust list covers the mutex.
+struct AsyncLock {
+  Mapping* m;
+  uint8_t* mu;
+  napi_ref selfRef;
+  napi_deferred deferred;
+  napi_threadsafe_function tsfn;
+  int64_t deadline;
+  uint32_t sleepOn;
+  int slot;
+  int waitResult;
+};
+
+void StartLockWait(napi_env env, AsyncLock* a);
+
+void FinishAsyncLock(napi_env env, AsyncLock* a, int r) {
+  UnregisterWaiter(a->mu, a->slot);
+  napi_resolve_deferred(env, a->deferred, I32(env, r));
+  if (a->m->pendingWaits.fetch_sub(1) == 1 && a->m->closed) Unmap(a->m);
+  napi_delete_reference(env, a->selfRef);
+  napi_release_threadsafe_function(a->tsfn, napi_tsfn_release);
+  delete a;
+}
+
+void LockWaitDone(napi_env env, napi_value, void*, void* data) {
+  AsyncLock* a = static_cast<AsyncLock*>(data);
+  if (!env) return;
+  if (a->m->closed) return FinishAsyncLock(env, a, kLockMemoryFailed);
+  if (a->waitResult == kWaitTimedOut) return FinishAsyncLock(env, a, kLockTimedOut);
+  if (a->waitResult == kWaitFailed) return FinishAsyncLock(env, a, kLockMemoryFailed);
+  std::string err;
+  robust_list_head* h = RobustHead(&err);
+  uint32_t seen;
+  int r = TryAcquire(a->m, a->mu, h, true, &seen);
+  if (r != kLockBusy) return FinishAsyncLock(env, a, r);
+  if (a->deadline >= 0 && MonoNs() >= a->deadline) return FinishAsyncLock(env, a, kLockTimedOut);
+  a->sleepOn = ArmWait(a->mu, seen);
+  StartLockWait(env, a);
+}
+
+void StartLockWait(napi_env, AsyncLock* a) {
+  std::thread([a]() {
+    a->waitResult = a->sleepOn ? WaitOnce(Word(a->mu), a->sleepOn, a->deadline) : kWaitNotEqual;
+    napi_call_threadsafe_function(a->tsfn, a, napi_tsfn_blocking);
+  }).detach();
+}
+
+napi_value MutexLockAsync(napi_env env, napi_callback_info info) {
+  napi_value argv[2], self;
+  size_t argc = 2;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  Mapping* m;
+  uint8_t* mu;
+  robust_list_head* h;
+  if (!GetMutex(env, info, 2, argv, &m, &mu, &h)) return nullptr;
+  int64_t timeoutNs;
+  if (!GetTimeout(env, argv[1], &timeoutNs)) return nullptr;
+  napi_deferred deferred;
+  napi_value promise;
+  NAPI_OK(napi_create_promise(env, &deferred, &promise));
+  uint32_t seen = 0;
+  int r = mu ? TryAcquire(m, mu, h, false, &seen) : (int)kLockMemoryFailed;
+  if (r != kLockBusy || timeoutNs == 0) {
+    napi_resolve_deferred(env, deferred, I32(env, r == kLockBusy ? (int)kLockTimedOut : r));
+    return promise;
+  }
+  AsyncLock* a = new AsyncLock();
+  a->m = m;
+  a->mu = mu;
+  a->deferred = deferred;
+  a->deadline = timeoutNs < 0 ? -1 : MonoNs() + timeoutNs;
+  a->slot = RegisterWaiter(m, mu);
+  a->sleepOn = ArmWait(mu, seen);
+  NAPI_OK(napi_create_reference(env, self, 1, &a->selfRef));
+  NAPI_OK(napi_create_threadsafe_function(env, nullptr, nullptr, Str(env, "mcs-gsm-lock"), 0, 1, nullptr,
+                                          nullptr, a, LockWaitDone, &a->tsfn));
+  m->pendingWaits.fetch_add(1);
+  StartLockWait(env, a);
+  return promise;
+}
+
+enum UnlockResult { kUnlockOk = 0, kUnlockNotOwner = 1, kUnlockMadeNotRecoverable = 2, kUnlockMemoryFailed = 3 };
+
+// mutexUnlock(offset): only the owning thread may unlock. Unlocking an abandoned
+// (inconsistent) mutex without mutexConsistent first makes it not recoverable,
+// like POSIX ENOTRECOVERABLE.
+napi_value MutexUnlock(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  Mapping* m;
+  uint8_t* mu;
+  robust_list_head* h;
+  if (!GetMutex(env, info, 1, argv, &m, &mu, &h)) return nullptr;
+  if (!mu) return I32(env, kUnlockMemoryFailed);
+  uint32_t tid = (uint32_t)Tid();
+  if ((__atomic_load_n(Word(mu), __ATOMIC_ACQUIRE) & FUTEX_TID_MASK) != tid) return I32(env, kUnlockNotOwner);
+  bool notRecoverable = __atomic_load_n(U32At(mu, 4), __ATOMIC_ACQUIRE) == kStateInconsistent;
+  if (notRecoverable) __atomic_store_n(U32At(mu, 4), kStateNotRecoverable, __ATOMIC_RELEASE);
+  uint64_t held = (uint64_t)MonoNs() - __atomic_load_n(U64At(mu, 40), __ATOMIC_RELAXED);
+  __atomic_fetch_add(U64At(mu, 64), held, __ATOMIC_RELAXED);
+  uint32_t heldUs = (uint32_t)(held / 1000 > 0xffffffffULL ? 0xffffffffULL : held / 1000);
+  uint32_t mx = __atomic_load_n(U32At(mu, 60), __ATOMIC_RELAXED);
+  while (heldUs > mx && !__atomic_compare_exchange_n(U32At(mu, 60), &mx, heldUs, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+  }
+  __atomic_store_n(U32At(mu, 8), 0xffffffffu, __ATOMIC_RELAXED);
+  __atomic_store_n(U32At(mu, 12), 0u, __ATOMIC_RELAXED);
+  // Keep the word ours (via list_op_pending) until it is released, so a crash in
+  // between still leaves the kernel able to mark it owner-died.
+  h->list_op_pending = Entry(mu);
+  RobustDequeue(mu);
+  uint32_t old = __atomic_exchange_n(Word(mu), 0u, __ATOMIC_ACQ_REL);
+  h->list_op_pending = nullptr;
+  if (notRecoverable) FutexWake(Word(mu), 2147483647);
+  else if (old & FUTEX_WAITERS) FutexWake(Word(mu), 1);
+  return I32(env, notRecoverable ? kUnlockMadeNotRecoverable : kUnlockOk);
+}
+
+// mutexConsistent(offset): the owner of an ABANDONED mutex declares the protected
+// data repaired (POSIX pthread_mutex_consistent). Returns false if not owner or
+// not inconsistent.
+napi_value MutexConsistent(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  Mapping* m;
+  uint8_t* mu;
+  robust_list_head* h;
+  if (!GetMutex(env, info, 1, argv, &m, &mu, &h)) return nullptr;
+  napi_value r;
+  bool ok = mu && (__atomic_load_n(Word(mu), __ATOMIC_ACQUIRE) & FUTEX_TID_MASK) == (uint32_t)Tid();
+  if (ok) {
+    uint32_t st = kStateInconsistent;
+    ok = __atomic_compare_exchange_n(U32At(mu, 4), &st, kStateConsistent, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+  }
+  napi_get_boolean(env, ok, &r);
+  return r;
+}
+
+// mutexAbandon(offset, tid): the membership service's fencing path. Once a node is
+// declared failed and killed, any word still naming one of its threads is marked
+// owner-died here (the kernel normally has done it already). Returns true if it
+// changed the word.
+napi_value MutexAbandon(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  Mapping* m;
+  uint8_t* mu;
+  robust_list_head* h;
+  if (!GetMutex(env, info, 2, argv, &m, &mu, &h)) return nullptr;
+  uint32_t tid;
+  if (!GetU32(env, argv[1], &tid, "tid")) return nullptr;
+  bool changed = false;
+  if (mu && tid != 0) {
+    uint32_t v = __atomic_load_n(Word(mu), __ATOMIC_ACQUIRE);
+    while ((v & FUTEX_TID_MASK) == tid) {
+      uint32_t nv = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+      if (__atomic_compare_exchange_n(Word(mu), &v, nv, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        changed = true;
+        FutexWake(Word(mu), 1);
+        break;
+      }
+    }
+  }
+  napi_value r;
+  napi_get_boolean(env, changed, &r);
+  return r;
+}
+
+// ---------------------------------------------------------------- configuration
+
+napi_value ConfigureFailureModel(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], self;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  Mapping* m = Unwrap(env, self);
+  if (!m) return nullptr;
+  uint64_t mapOff, counterOff;
+  uint32_t cap, dummy;
+  if (argc < 4 || !GetIndex(env, argv[0], &mapOff, "mapOffset") || !GetU32(env, argv[1], &cap, "capacity") ||
+      !GetIndex(env, argv[2], &counterOff, "counterOffset") || !GetU32(env, argv[3], &dummy, "dummyByte"))
+    return nullptr;
+  if (cap == 0 || cap > 64) return ThrowRange(env, "failed-region capacity must be 1..64");
+  if (dummy > 255) return ThrowRange(env, "dummy byte must be 0..255");
+  if (mapOff == 0 || !CheckRange(env, m, mapOff, 16 + 16ULL * cap, 8) || !CheckRange(env, m, counterOff, 8, 8))
+    return nullptr;
+  m->failMapOff = mapOff;
+  m->failMapCap = cap;
+  m->failCounterOff = counterOff;
+  m->dummy = (uint8_t)dummy;
+  return nullptr;
+}
+
+napi_value SetIdentity(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], self;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  Mapping* m = Unwrap(env, self);
+  if (!m) return nullptr;
+  uint32_t node, inc;
+  if (argc < 2 || !GetU32(env, argv[0], &node, "node") || !GetU32(env, argv[1], &inc, "incarnation")) return nullptr;
+  m->node = node;
+  m->incarnation = inc;
+  return nullptr;
+}
+
+napi_value IsAccessible(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], self;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  Mapping* m = Unwrap(env, self);
+  uint64_t off, len;
+  if (!m || argc < 2 || !GetIndex(env, argv[0], &off, "offset") || !GetIndex(env, argv[1], &len, "length") ||
+      !CheckRange(env, m, off, len, 1))
+    return nullptr;
+  napi_value r;
+  napi_get_boolean(env, !ForEachFailed(m, off, len, [](uint64_t, uint64_t) {}), &r);
+  return r;
+}
+
+napi_value ThreadId(napi_env env, napi_callback_info) { return U32(env, (uint32_t)Tid()); }
+
+napi_value MonoNow(napi_env env, napi_callback_info) {
+  napi_value r;
+  napi_create_double(env, (double)MonoNs(), &r);
+  return r;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor methods[] = {
+      {"close", nullptr, Close, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"size", nullptr, nullptr, GetSize, nullptr, nullptr, napi_default, nullptr},
+      {"closed", nullptr, nullptr, GetClosed, nullptr, nullptr, napi_default, nullptr},
+      {"read", nullptr, Copy<true>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"write", nullptr, Copy<false>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"load32", nullptr, Atomic32<kLoad>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"store32", nullptr, Atomic32<kStore>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"cas32", nullptr, Atomic32<kCas>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"add32", nullptr, Atomic32<kAdd>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"xchg32", nullptr, Atomic32<kXchg>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"load64", nullptr, Atomic64<kLoad>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"store64", nullptr, Atomic64<kStore>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"cas64", nullptr, Atomic64<kCas>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"add64", nullptr, Atomic64<kAdd>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"xchg64", nullptr, Atomic64<kXchg>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"load64n", nullptr, Load64N, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"store64n", nullptr, Store64N<false>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"add64n", nullptr, Store64N<true>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"wait32", nullptr, Wait32, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"wait32Async", nullptr, Wait32Async, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"wake32", nullptr, Wake32, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mutexLock", nullptr, MutexLock, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mutexTryLock", nullptr, MutexTryLock, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mutexLockAsync", nullptr, MutexLockAsync, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mutexUnlock", nullptr, MutexUnlock, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mutexConsistent", nullptr, MutexConsistent, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"mutexAbandon", nullptr, MutexAbandon, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"configureFailureModel", nullptr, ConfigureFailureModel, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setIdentity", nullptr, SetIdentity, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"isAccessible", nullptr, IsAccessible, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_value ctor;
+  NAPI_OK(napi_define_class(env, "Mapping", NAPI_AUTO_LENGTH, MappingCtor, nullptr,
+                            sizeof methods / sizeof methods[0], methods, &ctor));
+  napi_property_descriptor top[] = {
+      {"Mapping", nullptr, nullptr, nullptr, nullptr, ctor, napi_default, nullptr},
+      {"unlink", nullptr, Unlink, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"threadId", nullptr, ThreadId, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"monotonicNs", nullptr, MonoNow, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"MUTEX_SIZE", nullptr, nullptr, nullptr, nullptr, U32(env, (uint32_t)kMutexSize), napi_default, nullptr},
+      {"MUTEX_WAITER_SLOTS", nullptr, nullptr, nullptr, nullptr, U32(env, kWaiterSlots), napi_default, nullptr},
+  };
+  NAPI_OK(napi_define_properties(env, exports, sizeof top / sizeof top[0], top));
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
