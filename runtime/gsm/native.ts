@@ -33,10 +33,13 @@ export interface Mapping {
   readonly size: number;
   readonly closed: boolean;
   close(): void;
-  /** Copies GSM into `into`; returns how many bytes were failed memory (0 if none). */
-  read(offset: number, into: Uint8Array): number;
-  /** Copies `from` into GSM; returns how many bytes were dropped as failed memory. */
-  write(offset: number, from: Uint8Array): number;
+  /**
+   * Copies GSM into `into`; returns how many bytes were failed memory (0 if none).
+   * With a guard, throws ERR_GSM_STALE unless the u32 at guardOffset equals guardValue.
+   */
+  read(offset: number, into: Uint8Array, guardOffset?: number, guardValue?: number): number;
+  /** Copies `from` into GSM; returns how many bytes were dropped as failed memory. Guard as for read. */
+  write(offset: number, from: Uint8Array, guardOffset?: number, guardValue?: number): number;
   load32(offset: number): number;
   store32(offset: number, value: number): void;
   /** Returns the previous value; the swap happened iff it equals `expected`. */

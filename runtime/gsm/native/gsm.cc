@@ -484,8 +484,8 @@ bool GetBytes(napi_env env, napi_value v, Bytes* out) {
 
 template <bool kRead>
 napi_value Copy(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], self;
+  size_t argc = 4;
+  napi_value argv[4], self;
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
   Mapping* m = Unwrap(env, self);
   if (!m) return nullptr;
@@ -494,6 +494,18 @@ napi_value Copy(napi_env env, napi_callback_info info) {
   Bytes b;
   if (!GetIndex(env, argv[0], &off, "offset") || !GetBytes(env, argv[1], &b)) return nullptr;
   if (!CheckRange(env, m, off, b.len, 1)) return nullptr;
+  // Optional guard (guardOffset, guardValue): the copy happens only while that
+  // 32-bit word still holds the value, i.e. the object's generation is unchanged,
+  // so a handle to a deleted or reclaimed object cannot touch its old memory.
+  if (argc >= 4) {
+    uint64_t gOff;
+    uint32_t gVal;
+    if (!GetIndex(env, argv[2], &gOff, "guardOffset") || !CheckRange(env, m, gOff, 4, 4) ||
+        !GetU32(env, argv[3], &gVal, "guardValue"))
+      return nullptr;
+    if (__atomic_load_n(reinterpret_cast<uint32_t*>(m->base + gOff), __ATOMIC_ACQUIRE) != gVal)
+      return Throw(env, "ERR_GSM_STALE", "the object was deleted or reclaimed (stale id)");
+  }
   uint64_t failed = 0;
   if (kRead) {
     memcpy(b.data, m->base + off, b.len);
@@ -739,7 +751,7 @@ napi_value Wait32Async(napi_env env, napi_callback_info info) {
 //   4  u32 state: 0 consistent, 1 inconsistent (abandoned, held), 2 not recoverable
 //   8  u32 owner node    12 u32 owner pid    16 u32 owner incarnation
 //   20 u32 abandon count
-//   24 u64 robust prev   32 u64 robust next   (glibc robust-list link; process-local)
+//   24 u64 reserved      32 u64 robust next   (the holder's robust-list link; process-local)
 //   40 u64 locked-at (CLOCK_MONOTONIC ns: one clock for every process on the machine)
 //   48 u32 lock count    52 u32 waiter count  56 u32 waiter ticket  60 u32 max hold us
 //   64 u64 total hold ns 72..127 reserved
@@ -769,57 +781,72 @@ struct robust_list_head {
   robust_list* list_op_pending;
 };
 
-// Our own head for threads glibc did not register; the slot before it mirrors
-// glibc's struct pthread::robust_prev, which list edits may write through.
-struct OwnHead {
-  void* prev;
-  robust_list_head head;
+// Each thread's held global mutexes, in robust-list order (front = newest). We
+// keep the order here, in private memory, and only ever *write* list links into
+// GSM: a link read back from shared memory could have been scribbled by another
+// process or re-initialised with a node's contribution, and following it would
+// crash this process. The kernel reads the links only when the thread dies.
+struct ThreadRobust {
+  robust_list_head* head = nullptr;
+  robust_list_head own;  // used when the C library registered no head
+  std::vector<uint8_t*> held;
 };
 
-robust_list_head* RobustHead(std::string* err) {
-  static thread_local robust_list_head* head = nullptr;
-  static thread_local OwnHead own;
-  if (head) return head;
+ThreadRobust* Robust(std::string* err) {
+  static thread_local ThreadRobust t;
+  if (t.head) return &t;
   robust_list_head* h = nullptr;
   size_t len = 0;
   if (syscall(SYS_get_robust_list, 0, &h, &len) != 0) h = nullptr;
   if (h == nullptr) {
-    own.head.list.next = &own.head.list;
-    own.head.futex_offset = -(long)kRobustNextOff;
-    own.head.list_op_pending = nullptr;
-    if (syscall(SYS_set_robust_list, &own.head, sizeof own.head) != 0) {
+    t.own.list.next = &t.own.list;
+    t.own.futex_offset = -(long)kRobustNextOff;
+    t.own.list_op_pending = nullptr;
+    if (syscall(SYS_set_robust_list, &t.own, sizeof t.own) != 0) {
       *err = std::string("set_robust_list failed: ") + strerror(errno);
       return nullptr;
     }
-    h = &own.head;
+    h = &t.own;
   }
   if (h->futex_offset != -(long)kRobustNextOff) {
     *err = "this C library's robust-list futex offset is " + std::to_string(h->futex_offset) +
            ", the GSM mutex layout needs -" + std::to_string(kRobustNextOff);
     return nullptr;
   }
-  head = h;
-  return head;
+  // Node, V8 and libuv use no robust pthread mutexes; if something did, its list
+  // entries would interleave with ours in ways we do not track.
+  if (h->list.next != &h->list) {
+    *err = "the thread's robust futex list is already in use by the C library";
+    return nullptr;
+  }
+  t.head = h;
+  return &t;
 }
 
 inline robust_list* Entry(uint8_t* mu) { return reinterpret_cast<robust_list*>(mu + kRobustNextOff); }
-inline robust_list** PrevOf(robust_list* e) { return reinterpret_cast<robust_list**>(reinterpret_cast<uint8_t*>(e) - 8); }
 
-void RobustEnqueue(robust_list_head* h, uint8_t* mu) {
-  robust_list* e = Entry(mu);
-  robust_list* next = h->list.next;
-  e->next = next;
-  *PrevOf(e) = &h->list;
-  *PrevOf(next) = e;  // for the head itself this is glibc's robust_prev slot
-  h->list.next = e;
+void RelinkFrom(ThreadRobust* t, size_t i) {
+  robust_list* next = i + 1 < t->held.size() ? Entry(t->held[i + 1]) : &t->head->list;
+  if (i < t->held.size()) Entry(t->held[i])->next = next;
 }
 
-void RobustDequeue(uint8_t* mu) {
-  robust_list* e = Entry(mu);
-  robust_list* prev = *PrevOf(e);
-  robust_list* next = e->next;
-  prev->next = next;
-  *PrevOf(next) = prev;
+void RobustEnqueue(ThreadRobust* t, uint8_t* mu) {
+  t->held.insert(t->held.begin(), mu);
+  RelinkFrom(t, 0);
+  t->head->list.next = Entry(mu);
+}
+
+void RobustDequeue(ThreadRobust* t, uint8_t* mu) {
+  for (size_t i = 0; i < t->held.size(); i++) {
+    if (t->held[i] != mu) continue;
+    t->held.erase(t->held.begin() + i);
+    if (i == 0) {
+      t->head->list.next = t->held.empty() ? &t->head->list : Entry(t->held[0]);
+    } else {
+      RelinkFrom(t, i - 1);
+    }
+    return;
+  }
 }
 
 inline uint32_t* Word(uint8_t* mu) { return reinterpret_cast<uint32_t*>(mu); }
@@ -840,7 +867,7 @@ void RecordOwner(Mapping* m, uint8_t* mu, bool abandoned) {
 
 // One acquisition attempt. `waited` means we slept on the word: we then take it
 // with FUTEX_WAITERS set, since other sleepers may still be there (as glibc does).
-int TryAcquire(Mapping* m, uint8_t* mu, robust_list_head* h, bool waited, uint32_t* seen) {
+int TryAcquire(Mapping* m, uint8_t* mu, ThreadRobust* h, bool waited, uint32_t* seen) {
   uint32_t tid = (uint32_t)Tid();
   for (;;) {
     if (__atomic_load_n(U32At(mu, 4), __ATOMIC_ACQUIRE) == kStateNotRecoverable) return kLockNotRecoverable;
@@ -851,14 +878,14 @@ int TryAcquire(Mapping* m, uint8_t* mu, robust_list_head* h, bool waited, uint32
     bool died = (v & FUTEX_OWNER_DIED) != 0;
     uint32_t want = tid | (waited ? FUTEX_WAITERS : (v & FUTEX_WAITERS));
     // list_op_pending covers a crash between taking the word and linking it.
-    h->list_op_pending = Entry(mu);
+    h->head->list_op_pending = Entry(mu);
     if (__atomic_compare_exchange_n(Word(mu), &v, want, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
       RobustEnqueue(h, mu);
-      h->list_op_pending = nullptr;
+      h->head->list_op_pending = nullptr;
       RecordOwner(m, mu, died);
       return died ? kLockAbandoned : kLockOk;
     }
-    h->list_op_pending = nullptr;
+    h->head->list_op_pending = nullptr;
   }
 }
 
@@ -898,7 +925,7 @@ uint32_t ArmWait(uint8_t* mu, uint32_t seen) {
 }
 
 bool GetMutex(napi_env env, napi_callback_info info, size_t want, napi_value* argv, Mapping** mOut,
-              uint8_t** muOut, robust_list_head** hOut) {
+              uint8_t** muOut, ThreadRobust** hOut, bool* failedOut) {
   size_t argc = want;
   napi_value self;
   if (napi_get_cb_info(env, info, &argc, argv, &self, nullptr) != napi_ok) return false;
@@ -911,7 +938,7 @@ bool GetMutex(napi_env env, napi_callback_info info, size_t want, napi_value* ar
   }
   if (!GetIndex(env, argv[0], &off, "offset") || !CheckRange(env, m, off, kMutexSize, 8)) return false;
   std::string err;
-  robust_list_head* h = RobustHead(&err);
+  ThreadRobust* h = Robust(&err);
   if (!h) {
     Throw(env, "ERR_GSM_ROBUST", err);
     return false;
@@ -919,7 +946,7 @@ bool GetMutex(napi_env env, napi_callback_info info, size_t want, napi_value* ar
   *mOut = m;
   *muOut = m->base + off;
   *hOut = h;
-  if (WordFailed(m, off, kMutexSize)) *muOut = nullptr;
+  *failedOut = WordFailed(m, off, kMutexSize);
   return true;
 }
 
@@ -929,11 +956,12 @@ napi_value MutexLock(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   Mapping* m;
   uint8_t* mu;
-  robust_list_head* h;
-  if (!GetMutex(env, info, 2, argv, &m, &mu, &h)) return nullptr;
+  ThreadRobust* h;
+  bool failed;
+  if (!GetMutex(env, info, 2, argv, &m, &mu, &h, &failed)) return nullptr;
   int64_t timeoutNs;
   if (!GetTimeout(env, argv[1], &timeoutNs)) return nullptr;
-  if (!mu) return I32(env, kLockMemoryFailed);
+  if (failed) return I32(env, kLockMemoryFailed);
   uint32_t seen;
   int r = TryAcquire(m, mu, h, false, &seen);
   if (r != kLockBusy) return I32(env, r);
@@ -959,9 +987,10 @@ napi_value MutexTryLock(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   Mapping* m;
   uint8_t* mu;
-  robust_list_head* h;
-  if (!GetMutex(env, info, 1, argv, &m, &mu, &h)) return nullptr;
-  if (!mu) return I32(env, kLockMemoryFailed);
+  ThreadRobust* h;
+  bool failed;
+  if (!GetMutex(env, info, 1, argv, &m, &mu, &h, &failed)) return nullptr;
+  if (failed) return I32(env, kLockMemoryFailed);
   uint32_t seen;
   return I32(env, TryAcquire(m, mu, h, false, &seen));
 }
@@ -999,9 +1028,9 @@ void LockWaitDone(napi_env env, napi_value, void*, void* data) {
   if (a->waitResult == kWaitTimedOut) return FinishAsyncLock(env, a, kLockTimedOut);
   if (a->waitResult == kWaitFailed) return FinishAsyncLock(env, a, kLockMemoryFailed);
   std::string err;
-  robust_list_head* h = RobustHead(&err);
+  ThreadRobust* h = Robust(&err);
   uint32_t seen;
-  int r = TryAcquire(a->m, a->mu, h, true, &seen);
+  int r = h ? TryAcquire(a->m, a->mu, h, true, &seen) : (int)kLockMemoryFailed;
   if (r != kLockBusy) return FinishAsyncLock(env, a, r);
   if (a->deadline >= 0 && MonoNs() >= a->deadline) return FinishAsyncLock(env, a, kLockTimedOut);
   a->sleepOn = ArmWait(a->mu, seen);
@@ -1021,15 +1050,16 @@ napi_value MutexLockAsync(napi_env env, napi_callback_info info) {
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
   Mapping* m;
   uint8_t* mu;
-  robust_list_head* h;
-  if (!GetMutex(env, info, 2, argv, &m, &mu, &h)) return nullptr;
+  ThreadRobust* h;
+  bool failed;
+  if (!GetMutex(env, info, 2, argv, &m, &mu, &h, &failed)) return nullptr;
   int64_t timeoutNs;
   if (!GetTimeout(env, argv[1], &timeoutNs)) return nullptr;
   napi_deferred deferred;
   napi_value promise;
   NAPI_OK(napi_create_promise(env, &deferred, &promise));
   uint32_t seen = 0;
-  int r = mu ? TryAcquire(m, mu, h, false, &seen) : (int)kLockMemoryFailed;
+  int r = failed ? (int)kLockMemoryFailed : TryAcquire(m, mu, h, false, &seen);
   if (r != kLockBusy || timeoutNs == 0) {
     napi_resolve_deferred(env, deferred, I32(env, r == kLockBusy ? (int)kLockTimedOut : r));
     return promise;
@@ -1058,10 +1088,16 @@ napi_value MutexUnlock(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   Mapping* m;
   uint8_t* mu;
-  robust_list_head* h;
-  if (!GetMutex(env, info, 1, argv, &m, &mu, &h)) return nullptr;
-  if (!mu) return I32(env, kUnlockMemoryFailed);
+  ThreadRobust* h;
+  bool failed;
+  if (!GetMutex(env, info, 1, argv, &m, &mu, &h, &failed)) return nullptr;
   uint32_t tid = (uint32_t)Tid();
+  if (failed) {
+    // The memory under a held mutex failed: forget it locally so this thread's
+    // robust list never names failed (later re-initialised) memory.
+    RobustDequeue(h, mu);
+    return I32(env, kUnlockMemoryFailed);
+  }
   if ((__atomic_load_n(Word(mu), __ATOMIC_ACQUIRE) & FUTEX_TID_MASK) != tid) return I32(env, kUnlockNotOwner);
   bool notRecoverable = __atomic_load_n(U32At(mu, 4), __ATOMIC_ACQUIRE) == kStateInconsistent;
   if (notRecoverable) __atomic_store_n(U32At(mu, 4), kStateNotRecoverable, __ATOMIC_RELEASE);
@@ -1075,10 +1111,10 @@ napi_value MutexUnlock(napi_env env, napi_callback_info info) {
   __atomic_store_n(U32At(mu, 12), 0u, __ATOMIC_RELAXED);
   // Keep the word ours (via list_op_pending) until it is released, so a crash in
   // between still leaves the kernel able to mark it owner-died.
-  h->list_op_pending = Entry(mu);
-  RobustDequeue(mu);
+  h->head->list_op_pending = Entry(mu);
+  RobustDequeue(h, mu);
   uint32_t old = __atomic_exchange_n(Word(mu), 0u, __ATOMIC_ACQ_REL);
-  h->list_op_pending = nullptr;
+  h->head->list_op_pending = nullptr;
   if (notRecoverable) FutexWake(Word(mu), 2147483647);
   else if (old & FUTEX_WAITERS) FutexWake(Word(mu), 1);
   return I32(env, notRecoverable ? kUnlockMadeNotRecoverable : kUnlockOk);
@@ -1091,10 +1127,11 @@ napi_value MutexConsistent(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   Mapping* m;
   uint8_t* mu;
-  robust_list_head* h;
-  if (!GetMutex(env, info, 1, argv, &m, &mu, &h)) return nullptr;
+  ThreadRobust* h;
+  bool failed;
+  if (!GetMutex(env, info, 1, argv, &m, &mu, &h, &failed)) return nullptr;
   napi_value r;
-  bool ok = mu && (__atomic_load_n(Word(mu), __ATOMIC_ACQUIRE) & FUTEX_TID_MASK) == (uint32_t)Tid();
+  bool ok = !failed && (__atomic_load_n(Word(mu), __ATOMIC_ACQUIRE) & FUTEX_TID_MASK) == (uint32_t)Tid();
   if (ok) {
     uint32_t st = kStateInconsistent;
     ok = __atomic_compare_exchange_n(U32At(mu, 4), &st, kStateConsistent, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
@@ -1111,12 +1148,13 @@ napi_value MutexAbandon(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   Mapping* m;
   uint8_t* mu;
-  robust_list_head* h;
-  if (!GetMutex(env, info, 2, argv, &m, &mu, &h)) return nullptr;
+  ThreadRobust* h;
+  bool failed;
+  if (!GetMutex(env, info, 2, argv, &m, &mu, &h, &failed)) return nullptr;
   uint32_t tid;
   if (!GetU32(env, argv[1], &tid, "tid")) return nullptr;
   bool changed = false;
-  if (mu && tid != 0) {
+  if (!failed && tid != 0) {
     uint32_t v = __atomic_load_n(Word(mu), __ATOMIC_ACQUIRE);
     while ((v & FUTEX_TID_MASK) == tid) {
       uint32_t nv = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
