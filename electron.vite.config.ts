@@ -1,0 +1,52 @@
+// Builds the three parts of the desktop console into out/:
+//   out/main/index.js       the Electron main process (ES module; package.json "main")
+//   out/preload/preload.cjs the preload (CommonJS: sandboxed preloads cannot be ES modules)
+//   out/renderer/           the Vue console, also served as-is by the headless server and test/ui
+// No step here needs the Electron binary, so `npm run build` works where it cannot be downloaded.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import vue from '@vitejs/plugin-vue';
+import { defineConfig } from 'electron-vite';
+import type { Plugin } from 'vite';
+import { CONTENT_SECURITY_POLICY, DEV_CONTENT_SECURITY_POLICY } from './main/csp';
+
+const root = import.meta.dirname;
+const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { version: string };
+
+/**
+ * Under `electron-vite dev` only, relax the page's CSP meta tag so Vite can
+ * inject component styles as <style> elements. A built page keeps the strict policy.
+ */
+function devCspPlugin(): Plugin {
+  return {
+    name: 'mcs:dev-csp',
+    apply: 'serve',
+    transformIndexHtml: (html) => html.replace(CONTENT_SECURITY_POLICY, DEV_CONTENT_SECURITY_POLICY),
+  };
+}
+
+export default defineConfig({
+  main: {
+    build: {
+      lib: { entry: resolve(root, 'main/index.ts') },
+    },
+  },
+  preload: {
+    define: { __MCS_VERSION__: JSON.stringify(pkg.version) },
+    build: {
+      // The sandboxed preload can require only 'electron': bundle everything else.
+      externalizeDeps: false,
+      lib: { entry: resolve(root, 'main/preload.ts'), formats: ['cjs'] },
+    },
+  },
+  renderer: {
+    root: resolve(root, 'renderer'),
+    plugins: [vue(), devCspPlugin()],
+    // The dev server binds to loopback only, matching the CSP's connect-src.
+    server: { host: '127.0.0.1' },
+    build: {
+      outDir: resolve(root, 'out/renderer'),
+      rolldownOptions: { input: resolve(root, 'renderer/index.html') },
+    },
+  },
+});
