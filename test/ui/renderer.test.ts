@@ -71,6 +71,11 @@ function serveStatic(dir: string, misses: string[]): Promise<Server> {
       res.writeHead(200, { 'content-type': CONTENT_TYPES['.js']! }).end(CSP_PROBE);
       return;
     }
+    if (pathname === '/__no-csp.html') {
+      // The control for the probe: a page without any policy, where eval must work.
+      res.writeHead(200, { 'content-type': CONTENT_TYPES['.html']! }).end('<!doctype html><link rel="icon" href="data:,"><title>control</title>');
+      return;
+    }
     const file = path.resolve(dir, '.' + (pathname.endsWith('/') ? pathname + 'index.html' : pathname));
     if (!file.startsWith(dir + path.sep)) {
       misses.push(pathname);
@@ -201,23 +206,20 @@ describe('console renderer in Chromium (headless mode)', () => {
     // Enforced, not just present. A same-origin script (allowed by script-src
     // 'self') tries eval, which the CSP must refuse; Playwright's own evaluate()
     // is exempt from the page's CSP, so the probe has to be a page script.
-    const evalAllowed = await page.evaluate(async () => {
-      const s = document.createElement('script');
-      s.src = '/__csp-probe.js';
-      const loaded = new Promise((r) => s.addEventListener('load', r));
-      document.head.append(s);
-      await loaded;
-      return (window as unknown as { __evalAllowed?: boolean }).__evalAllowed;
-    });
-    assert.equal(evalAllowed, false, 'eval() must be blocked by the CSP');
-    const inlineRan = await page.evaluate(async () => {
+    // (Page scripts run in the browser: they are strings here, as the tests are compiled for Node.)
+    await page.addScriptTag({ url: '/__csp-probe.js' });
+    assert.equal(await page.evaluate('window.__evalAllowed'), false, 'eval() must be blocked by the CSP');
+    const inlineRan = await page.evaluate(`new Promise((resolve) => {
       const s = document.createElement('script');
       s.textContent = 'window.__inlineRan = true';
       document.head.append(s);
-      await new Promise((r) => setTimeout(r, 50));
-      return (window as unknown as { __inlineRan?: boolean }).__inlineRan === true;
-    });
+      setTimeout(() => resolve(window.__inlineRan === true), 50);
+    })`);
     assert.equal(inlineRan, false, 'inline script must be blocked by the CSP');
+
+    await page.goto(`${baseUrl}/__no-csp.html`);
+    await page.addScriptTag({ url: '/__csp-probe.js' });
+    assert.equal(await page.evaluate('window.__evalAllowed'), true, 'control: without the CSP the probe can eval');
     await page.close();
   });
 
