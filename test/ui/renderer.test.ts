@@ -96,6 +96,14 @@ function serveStatic(dir: string, misses: string[]): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+const CHROMIUM_MISSING = `${CHROMIUM} is missing: the UI tests need Debian's Chromium (apt-get install -y chromium; .ci/run installs it)`;
+
+// Its own test, so a machine without Chromium shows a failed test with the
+// reason (the suite's before hook would only cancel the tests below).
+test(`Debian's Chromium is installed at ${CHROMIUM}`, () => {
+  assert.ok(existsSync(CHROMIUM), CHROMIUM_MISSING);
+});
+
 describe('console renderer in Chromium (headless mode)', () => {
   let server: Server;
   let baseUrl: string;
@@ -120,10 +128,7 @@ describe('console renderer in Chromium (headless mode)', () => {
   }
 
   before(async () => {
-    assert.ok(
-      existsSync(CHROMIUM),
-      `${CHROMIUM} is missing: the UI tests need Debian's Chromium (apt-get install -y chromium; .ci/run installs it)`,
-    );
+    assert.ok(existsSync(CHROMIUM), CHROMIUM_MISSING);
     ensureRendererBuilt();
     server = await serveStatic(rendererOut, misses);
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
