@@ -305,14 +305,17 @@ export class EventRingReader {
    * no overflow. Run it before the node process starts; never while a writer is live.
    */
   reset(node: number, incarnation: number): void {
+    for (const [what, v] of [['node', node], ['incarnation', incarnation]] as const) {
+      if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new RangeError(`ring ${what} must be an integer >= 0, got ${v}`);
+    }
     const { map, offset, capacity } = this.g;
     map.store32(offset + H.magic, 0); // a writer attaching mid-reset sees no ring
     map.write(this.g.publishAt, new Uint8Array(this.g.slotsAt - this.g.publishAt));
     map.store32(offset + H.layout, LAYOUT_VERSION);
     map.store32(offset + H.capacity, capacity);
     map.store32(offset + H.slotBytes, SLOT_BYTES);
-    map.store32(offset + H.node, node >>> 0);
-    map.store32(offset + H.incarnation, incarnation >>> 0);
+    map.store32(offset + H.node, node);
+    map.store32(offset + H.incarnation, incarnation);
     map.store32(offset + H.overflow, 0);
     map.store64n(offset + H.reserved, 0);
     map.store64n(offset + H.drained, 0);
@@ -340,7 +343,7 @@ export class EventRingReader {
    */
   drain(max = this.batch): RingEvent[] {
     const { map, offset } = this.g;
-    checkHeader(map, offset, this.g.bytes);
+    this.checkHeader();
     const out: RingEvent[] = [];
     const node = this.node;
     const incarnation = this.incarnation;
@@ -371,7 +374,7 @@ export class EventRingReader {
    */
   drainAfterDeath(): DeathDrain {
     const { map, offset } = this.g;
-    checkHeader(map, offset, this.g.bytes);
+    this.checkHeader();
     const events: RingEvent[] = [];
     const node = this.node;
     const incarnation = this.incarnation;
@@ -389,8 +392,8 @@ export class EventRingReader {
           events.push(this.decodeSlot(i, seq, node, incarnation));
         } else {
           lost++;
-          const json = JSON.stringify({ reason: 'producer died between reserving and publishing this seq' });
-          events.push(new SlotEvent(node, incarnation, seq, now, wall, 'log.lost', null, json));
+          const details = { reason: 'producer died between reserving and publishing this seq' };
+          events.push(ringEvent(node, incarnation, seq, now, wall, 'log.lost', null, details, JSON.stringify(details)));
         }
       }
       drained += n;
@@ -400,14 +403,21 @@ export class EventRingReader {
       // Nobody else can reserve now: the producer is dead. Take the next seq for the marker.
       const seq = drained + 1;
       map.store64n(offset + H.reserved, seq);
-      const json = JSON.stringify({ lost: overflow });
-      events.push(new SlotEvent(node, incarnation, seq, monotonicNs(), Date.now(), 'log.overflow', null, json));
+      const details = { lost: overflow };
+      events.push(ringEvent(node, incarnation, seq, monotonicNs(), Date.now(), 'log.overflow', null, details, JSON.stringify(details)));
       drained = seq;
     }
     // Empty, but seqs carry on: anything a not-quite-dead writer still publishes gets a
     // fresh seq instead of overwriting or duplicating what we just returned.
     map.store64n(offset + H.drained, drained);
     return { events, lost, overflow };
+  }
+
+  private checkHeader(): void {
+    const capacity = checkHeader(this.g.map, this.g.offset, this.g.bytes);
+    if (capacity !== this.g.capacity) {
+      throw new Error(`event ring at ${this.g.offset} has ${capacity} slots; this reader expects ${this.g.capacity}`);
+    }
   }
 
   /**
@@ -438,29 +448,43 @@ export class EventRingReader {
     if (failed > 0) throw new Error(`event ring at ${this.g.offset} is in failed memory (${failed} bytes)`);
   }
 
-  /** Decodes slotBuf entry i, the body of `seq` (the slot repeats its seq for GSM viewers). */
+  /**
+   * Decodes slotBuf entry i, the body of `seq` (the slot repeats its seq for GSM
+   * viewers). GSM is shared with every node, so a slot may have been scribbled on:
+   * lengths are clamped to the slot and details that are not JSON are kept as text.
+   */
   private decodeSlot(i: number, seq: number, node: number, incarnation: number): RingEvent {
     const v = this.slotView;
     const b = this.slotBuf;
     const base = i * SLOT_BYTES;
+    const end = base + SLOT_BYTES;
     const detailsChars = v.getUint32(base + 24, true);
-    const kindBytes = b[base + 28];
     const objectBytes = b[base + 29];
-    const detailsBytes = v.getUint16(base + 30, true);
     let at = base + SLOT_HEAD_BYTES;
-    const kind = decoder.decode(b.subarray(at, at + kindBytes));
-    at += kindBytes;
+    const kindEnd = Math.min(at + b[base + 28], end);
+    const kind = decoder.decode(b.subarray(at, kindEnd));
+    at = kindEnd;
     let object: string | null = null;
     if (objectBytes !== NULL_OBJECT) {
-      object = decoder.decode(b.subarray(at, at + objectBytes));
-      at += objectBytes;
+      const objectEnd = Math.min(at + objectBytes, end);
+      object = decoder.decode(b.subarray(at, objectEnd));
+      at = objectEnd;
     }
-    let json = decoder.decode(b.subarray(at, at + Math.min(detailsBytes, base + SLOT_BYTES - at)));
+    let json = decoder.decode(b.subarray(at, Math.min(at + v.getUint16(base + 30, true), end)));
+    let details: unknown;
     if (detailsChars !== 0) {
       const t: TruncatedDetails = { truncated: true, length: detailsChars, partial: json };
+      details = t;
       json = JSON.stringify(t);
+    } else {
+      try {
+        details = JSON.parse(json);
+      } catch {
+        details = { corrupt: 'details in the ring slot are not JSON', text: json };
+        json = JSON.stringify(details);
+      }
     }
-    return new SlotEvent(node, incarnation, seq, v.getFloat64(base + 8, true), v.getFloat64(base + 16, true), kind, object, json);
+    return ringEvent(node, incarnation, seq, v.getFloat64(base + 8, true), v.getFloat64(base + 16, true), kind, object, details, json);
   }
 
   /**
@@ -478,28 +502,10 @@ export class EventRingReader {
   }
 }
 
-/** A drained event; details are parsed on first use (the store only needs the JSON text). */
-class SlotEvent implements RingEvent {
-  private parsed?: { value: unknown };
-
-  constructor(
-    readonly node: number,
-    readonly incarnation: number,
-    readonly seq: number,
-    readonly clusterTimeNs: number,
-    readonly wallTimeMs: number,
-    readonly kind: string,
-    readonly object: string | null,
-    readonly detailsJson: string,
-  ) {}
-
-  get details(): unknown {
-    if (!this.parsed) this.parsed = { value: JSON.parse(this.detailsJson) };
-    return this.parsed.value;
-  }
-
-  toJSON() {
-    const { node, incarnation, seq, clusterTimeNs, wallTimeMs, kind, object, details } = this;
-    return { node, incarnation, seq, clusterTimeNs, wallTimeMs, kind, object, details };
-  }
+/** Drained events are plain objects: they go to SQLite, over IPC and into postMessage as they are. */
+function ringEvent(
+  node: number, incarnation: number, seq: number, clusterTimeNs: number, wallTimeMs: number,
+  kind: string, object: string | null, details: unknown, detailsJson: string,
+): RingEvent {
+  return { node, incarnation, seq, clusterTimeNs, wallTimeMs, kind, object, details, detailsJson };
 }

@@ -259,6 +259,54 @@ describe('event ring', () => {
     }
   });
 
+  it('several writers appending at once (threads or processes of one node) share one gapless seq stream', async () => {
+    const N = 3000;
+    const r = ring(2 * N);
+    const writers: Child[] = [];
+    try {
+      r.reader.reset(7, 1);
+      for (const tag of ['a', 'b']) {
+        writers.push(spawnTs(ringWriterScript, [r.name, String(OFFSET), String(r.bytes), 'count', String(N), tag]));
+      }
+      const events: RingEvent[] = [];
+      let running = writers.length;
+      for (const w of writers) void w.exited.then(() => running--);
+      while (running > 0) {
+        events.push(...r.reader.drain());
+        await tick();
+      }
+      for (const w of writers) assert.equal((await w.exited).code, 0);
+      events.push(...r.reader.drain());
+      assert.deepEqual(seqs(events), range(1, 2 * N));
+      for (const tag of ['a', 'b']) {
+        const mine = events.map((e) => e.details as { i: number; tag: string }).filter((d) => d.tag === tag);
+        assert.deepEqual(mine.map((d) => d.i), range(1, N), `writer ${tag}: all its events, in its order`);
+      }
+    } finally {
+      for (const w of writers) w.kill();
+      r.dispose();
+    }
+  });
+
+  it('a scribbled slot comes out marked, never as garbage that breaks the log', () => {
+    const r = ring(8);
+    try {
+      r.reader.reset(1, 1);
+      const w = new EventRingWriter(r.map, OFFSET, r.bytes);
+      w.append('mutex.lock', 'm', { holder: 3 });
+      // Another node's stray write lands on the slot body after it was published.
+      const slot = OFFSET + ringBytes(8) - 8 * 256;
+      r.map.write(slot + 28, new Uint8Array([250, 250, 0xff, 0xff]));
+      r.map.write(slot + 32 + 200, new TextEncoder().encode('{not json'));
+      const [e] = r.reader.drain();
+      assert.equal(e.seq, 1);
+      assert.equal(typeof (e.details as { corrupt: string }).corrupt, 'string');
+      assert.deepEqual(JSON.parse(e.detailsJson), e.details);
+    } finally {
+      r.dispose();
+    }
+  });
+
   it('a producer SIGKILLed while appending in a tight loop loses no published event; its in-flight slot is reported lost', async () => {
     const r = ring(512);
     const t = tempDir();
