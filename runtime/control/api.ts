@@ -1,0 +1,494 @@
+// The console API, declared once: runtime schemas (zod) and the TypeScript types
+// inferred from them. The Electron preload, the headless HTTP/WebSocket server,
+// the `mcs` CLI and the tests all speak exactly this contract, so a field renamed
+// here is renamed everywhere or fails to compile.
+//
+// The renderer imports this file: it must not import node: modules (nor anything
+// that does). Wire format is plain JSON: 64-bit values that can exceed 2^53 travel
+// as decimal strings, bytes as base64.
+import { z } from 'zod';
+
+// ---------------------------------------------------------------------------
+// Identifiers
+
+/** Global object ids are "<slot>.<generation>": a reused slot gets a new generation, so a stale id is detectable. */
+export const OBJECT_ID_RE = /^\d+\.\d+$/;
+/** Object names: a letter first, then [A-Za-z0-9_.:/-]; ASCII only, so characters are bytes. */
+export const OBJECT_NAME_RE = /^[A-Za-z][A-Za-z0-9_.:/-]*$/;
+export const OBJECT_NAME_MAX_BYTES = 47;
+/** Largest slice of a section one readSection returns. */
+export const MAX_READ_BYTES = 1024 * 1024;
+/** Largest page one log request returns. */
+export const MAX_LOG_LIMIT = 1000;
+
+export function isObjectId(s: string): boolean {
+  return OBJECT_ID_RE.test(s);
+}
+
+export function isObjectName(s: string): boolean {
+  return s.length <= OBJECT_NAME_MAX_BYTES && OBJECT_NAME_RE.test(s);
+}
+
+/** A NAME|ID argument: an id if it looks like "12.3", else a name (names start with a letter, so never ambiguous). */
+export function parseObjectRef(ref: string): { id: string } | { name: string } {
+  return isObjectId(ref) ? { id: ref } : { name: ref };
+}
+
+const int = (what: string) => z.number({ error: `expected ${what}` }).int(`expected ${what}`);
+const count = () => int('a non-negative integer').min(0, 'expected a non-negative integer');
+const ms = () => z.number({ error: 'expected milliseconds' }).min(0, 'expected milliseconds >= 0');
+const epochMs = () => z.number({ error: 'expected a time in ms since the epoch' });
+
+export const NodeId = int('a node number (integer >= 0)').min(0, 'expected a node number (integer >= 0)').max(65535, 'node numbers are below 65536');
+export const ObjectId = z.string().regex(OBJECT_ID_RE, 'expected an object id like "12.3" (slot.generation)');
+export const ObjectName = z
+  .string()
+  .refine(isObjectName, `expected an object name: a letter, then letters, digits or _ . : / - (at most ${OBJECT_NAME_MAX_BYTES} bytes)`);
+/** NAME|ID as given by a user: resolved by the backend. */
+export const ObjectRef = z
+  .string({ error: 'expected an object name or id' })
+  .refine((s) => isObjectId(s) || isObjectName(s), 'expected an object name (a letter, then letters, digits or _ . : / -, at most 47 bytes) or an id like "12.3"');
+/** u64 as a decimal string: JSON numbers lose precision above 2^53. */
+export const U64String = z.string().regex(/^\d{1,20}$/, 'expected a decimal u64 string');
+
+export const ThreadRef = z.object({ node: NodeId, pid: count(), tid: count() });
+export type ThreadRef = z.infer<typeof ThreadRef>;
+
+// ---------------------------------------------------------------------------
+// Status tools (paper §5: the multicomputer's Process Explorer / WinObj / ipcs)
+
+export const GsmStatus = z.object({
+  name: z.string(),
+  totalBytes: count(),
+  /** Bytes reserved for the system area (membership, object tables, log ring). */
+  systemBytes: count(),
+  /** Bytes each node contributes (and houses) when it joins. */
+  contributionBytes: count(),
+  usedBytes: count(),
+  /** Memory failures since power-on (paper §3.3.2). */
+  memoryFailures: count(),
+});
+export type GsmStatus = z.infer<typeof GsmStatus>;
+
+export const ObjectCounts = z.object({
+  sections: count(),
+  mutexes: count(),
+  events: count(),
+  hwlocks: count(),
+  mailboxes: count(),
+});
+export type ObjectCounts = z.infer<typeof ObjectCounts>;
+
+export const ClusterStatus = z.object({
+  name: z.string(),
+  supervisorPid: count(),
+  startedAtMs: epochMs(),
+  /** Membership generation: incremented on every join, failure and departure. */
+  generation: count(),
+  /** Node ids in the current generation, sorted. */
+  members: z.array(NodeId),
+  nodeCount: count(),
+  heartbeatPeriodMs: ms(),
+  heartbeatTimeoutMs: ms(),
+  gsm: GsmStatus,
+  objects: ObjectCounts,
+  logRows: count(),
+});
+export type ClusterStatus = z.infer<typeof ClusterStatus>;
+
+export const NodeState = z.enum(['starting', 'up', 'suspect', 'stopped', 'failed', 'left']);
+export type NodeState = z.infer<typeof NodeState>;
+
+export const NodeInfo = z.object({
+  id: NodeId,
+  state: NodeState,
+  pid: count().nullable(),
+  /** Bumped each time the node (re)starts: tells a rejoined node from its dead predecessor. */
+  incarnation: count(),
+  heartbeatAgeMs: ms().nullable(),
+  joinedGeneration: count().nullable(),
+  /** GSM this node contributes: failed memory if the node dies. */
+  gsmHousedBytes: count(),
+  gsmUsedBytes: count(),
+  contributionFailed: z.boolean(),
+  apps: z.array(z.string()),
+});
+export type NodeInfo = z.infer<typeof NodeInfo>;
+
+export const GenerationInfo = z.object({
+  generation: count(),
+  members: z.array(NodeId),
+  cause: z.string(),
+  atMs: epochMs(),
+});
+export type GenerationInfo = z.infer<typeof GenerationInfo>;
+
+export const SectionInfo = z.object({
+  id: ObjectId,
+  name: z.string(),
+  ownerNode: NodeId,
+  ownerIncarnation: count(),
+  size: count(),
+  createdAtMs: epochMs(),
+  openBy: z.array(z.object({ node: NodeId, refs: count() })),
+  /** False once the memory housing it has failed (paper §3.3.2). */
+  accessible: z.boolean(),
+});
+export type SectionInfo = z.infer<typeof SectionInfo>;
+
+export const MutexState = z.enum(['free', 'held', 'abandoned', 'inconsistent', 'not-recoverable']);
+export type MutexState = z.infer<typeof MutexState>;
+
+export const MutexInfo = z.object({
+  id: ObjectId,
+  name: z.string(),
+  /** The node whose contribution houses the mutex. */
+  ownerNode: NodeId,
+  state: MutexState,
+  holder: z.object({ node: NodeId, pid: count(), tid: count(), incarnation: count(), heldMs: ms() }).nullable(),
+  /** In arrival order. */
+  waiters: z.array(z.object({ node: NodeId, pid: count(), tid: count(), waitedMs: ms() })),
+  waiterCount: count(),
+  abandonCount: count(),
+  lockCount: count(),
+  maxHoldMs: ms(),
+  totalHoldMs: ms(),
+});
+export type MutexInfo = z.infer<typeof MutexInfo>;
+
+export const EventObjectInfo = z.object({
+  id: ObjectId,
+  name: z.string(),
+  ownerNode: NodeId,
+  mode: z.enum(['manual', 'auto']),
+  signaled: z.boolean(),
+  waiterCount: count(),
+});
+export type EventObjectInfo = z.infer<typeof EventObjectInfo>;
+
+export const HwLockInfo = z.object({
+  id: ObjectId,
+  name: z.string(),
+  ownerNode: NodeId,
+  value: U64String,
+  held: z.boolean(),
+});
+export type HwLockInfo = z.infer<typeof HwLockInfo>;
+
+export const MailboxInfo = z.object({
+  id: ObjectId,
+  name: z.string(),
+  ownerNode: NodeId,
+  targetNode: NodeId,
+  queued: count(),
+  capacity: count(),
+  dropped: count(),
+});
+export type MailboxInfo = z.infer<typeof MailboxInfo>;
+
+export const ComponentInfo = z.object({
+  name: z.string(),
+  members: z.array(NodeId),
+  master: NodeId.nullable(),
+  recoveryGeneration: count(),
+  recovering: z.boolean(),
+  lastRecoveryMs: ms().nullable(),
+});
+export type ComponentInfo = z.infer<typeof ComponentInfo>;
+
+export const WaitEdge = z.object({
+  waiter: ThreadRef,
+  mutex: ObjectId,
+  mutexName: z.string(),
+  holder: ThreadRef,
+});
+export type WaitEdge = z.infer<typeof WaitEdge>;
+
+export const WaitGraph = z.object({
+  /** waiter thread → mutex → holder thread, one per waiter of a held mutex. */
+  edges: z.array(WaitEdge),
+  /** Deadlocks: each cycle lists its edges in order (edge i's holder is edge i+1's waiter, the last closes the loop). */
+  cycles: z.array(z.array(WaitEdge)),
+});
+export type WaitGraph = z.infer<typeof WaitGraph>;
+
+export const SectionBytes = z.object({
+  id: ObjectId,
+  offset: count(),
+  length: count(),
+  size: count(),
+  base64: z.base64(),
+  /** How many of the returned bytes lie in failed memory (they read as the dummy value). */
+  failedBytes: count(),
+});
+export type SectionBytes = z.infer<typeof SectionBytes>;
+
+// ---------------------------------------------------------------------------
+// The event log
+
+/** A kind filter: an exact kind ("mutex.abandoned") or a prefix ending in '*' ("mutex.*"). */
+export const KindPattern = z.string().regex(/^(?:[A-Za-z0-9_.:/-]+\*?|\*)$/, 'expected a log kind like "node.failed" or a prefix like "node.*"');
+
+export const LogFilter = z.strictObject({
+  /** Wall-clock range, inclusive start, exclusive end. */
+  sinceMs: epochMs().optional(),
+  untilMs: epochMs().optional(),
+  nodes: z.array(NodeId).max(1024).optional(),
+  kinds: z.array(KindPattern).max(64).optional(),
+  /** An object id or name; matches rows whose `object` is exactly this. */
+  object: ObjectRef.optional(),
+  /** Case-insensitive substring of the kind, object or JSON details. */
+  text: z.string().max(200, 'text filter is at most 200 characters').optional(),
+});
+export type LogFilter = z.infer<typeof LogFilter>;
+
+export const LogRow = z.object({
+  id: count(),
+  node: NodeId,
+  incarnation: count(),
+  /** Per-node, per-incarnation sequence number: a gap means lost events. */
+  seq: count(),
+  /** Cluster time in ns since the multicomputer started (below 2^53 for 104 days). */
+  clusterTimeNs: count(),
+  wallTimeMs: epochMs(),
+  kind: z.string(),
+  object: z.string().nullable(),
+  details: z.unknown(),
+});
+export type LogRow = z.infer<typeof LogRow>;
+
+export const LogPage = z.object({
+  rows: z.array(LogRow),
+  /** Cursor for the next page in the same direction, null when there is none. */
+  next: z.string().nullable(),
+});
+export type LogPage = z.infer<typeof LogPage>;
+
+const LogCursor = z.string().min(1).max(128);
+
+// ---------------------------------------------------------------------------
+// Results of the modification tools
+
+export const AddNodeResult = z.object({ node: NodeId });
+export const FailMemoryResult = z.object({
+  /** The GSM byte range that is now failed memory. */
+  offset: count(),
+  length: count(),
+});
+export const TriggerRecoveryResult = z.object({ components: z.array(z.string()) });
+export const ShutdownResult = z.object({ stopping: z.literal(true) });
+export const StatusUpdate = z.object({ status: ClusterStatus, nodes: z.array(NodeInfo) });
+export type StatusUpdate = z.infer<typeof StatusUpdate>;
+
+// ---------------------------------------------------------------------------
+// Parameters
+
+const NoParams = z.strictObject({});
+const NodeParams = z.strictObject({ node: NodeId });
+const TargetParams = z.strictObject({ target: ObjectRef });
+
+const ReadSectionParams = z.strictObject({
+  target: ObjectRef,
+  offset: count().optional(),
+  length: int('a length in bytes').min(0, 'length must be >= 0').max(MAX_READ_BYTES, `length is at most ${MAX_READ_BYTES} bytes (1 MiB)`).optional(),
+});
+
+const LogParams = z
+  .strictObject({
+    filter: LogFilter,
+    /** Rows after this cursor, oldest first. Without after/before: the newest `limit` rows. */
+    after: LogCursor.optional(),
+    /** The newest `limit` rows before this cursor. */
+    before: LogCursor.optional(),
+    limit: int('a row limit').min(1, 'limit must be >= 1').max(MAX_LOG_LIMIT, `limit is at most ${MAX_LOG_LIMIT}`),
+  })
+  .refine((p) => p.after === undefined || p.before === undefined, { message: 'give after or before, not both', path: ['before'] });
+
+export type FailMemoryParams = { node: number } | { offset: number; length: number };
+const FailMemoryParams = z
+  .strictObject({
+    node: NodeId.optional(),
+    offset: count().optional(),
+    length: int('a length in bytes').min(1, 'length must be >= 1').optional(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.node !== undefined) {
+      for (const k of ['offset', 'length'] as const) {
+        if (p[k] !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'give either node, or offset and length' });
+      }
+    } else {
+      for (const k of ['offset', 'length'] as const) {
+        if (p[k] === undefined) ctx.addIssue({ code: 'custom', path: [k], message: 'required (give either node, or offset and length)' });
+      }
+    }
+  }) as unknown as z.ZodType<FailMemoryParams, FailMemoryParams>;
+
+const TriggerRecoveryParams = z.strictObject({ component: z.string().min(1).max(64).optional() });
+
+// ---------------------------------------------------------------------------
+// The method table
+
+export interface MethodSpec {
+  params: z.ZodType;
+  result: z.ZodType;
+  /** Changes the multicomputer in a way that hurts running applications: confirmed by the UI and CLI, and logged. */
+  destructive: boolean;
+  summary: string;
+}
+
+function method<P extends z.ZodType, R extends z.ZodType>(
+  params: P,
+  result: R,
+  destructive: boolean,
+  summary: string,
+): { params: P; result: R; destructive: boolean; summary: string } {
+  return { params, result, destructive, summary };
+}
+
+export const methods = {
+  status: method(NoParams, ClusterStatus, false, 'cluster status: generation, members, GSM usage, object counts'),
+  nodes: method(NoParams, z.array(NodeInfo), false, 'every node: state, pid, heartbeat age, GSM housed and used'),
+  generations: method(NoParams, z.array(GenerationInfo), false, 'membership history'),
+  sections: method(NoParams, z.array(SectionInfo), false, 'global sections'),
+  mutexes: method(NoParams, z.array(MutexInfo), false, 'global mutexes: holder, waiters, hold times'),
+  events: method(NoParams, z.array(EventObjectInfo), false, 'global events'),
+  hwlocks: method(NoParams, z.array(HwLockInfo), false, 'hardware locks (atomic registers)'),
+  mailboxes: method(NoParams, z.array(MailboxInfo), false, 'mailboxes'),
+  components: method(NoParams, z.array(ComponentInfo), false, 'recoverable components: members, master, recovery'),
+  waitGraph: method(NoParams, WaitGraph, false, 'who waits for whom on global mutexes, and deadlock cycles'),
+  /** Without length: to the end of the section, at most MAX_READ_BYTES. */
+  readSection: method(ReadSectionParams, SectionBytes, false, 'bytes of a section'),
+  log: method(LogParams, LogPage, false, 'a page of the event log'),
+  killNode: method(NodeParams, NodeInfo, true, 'SIGKILL a node (an OS crash of that node)'),
+  stopNode: method(NodeParams, NodeInfo, true, 'SIGSTOP a node (a hung node)'),
+  contNode: method(NodeParams, NodeInfo, false, 'SIGCONT a stopped node'),
+  restartNode: method(NodeParams, NodeInfo, true, 'kill a node and start a new incarnation of it'),
+  addNode: method(NoParams, AddNodeResult, false, 'start a new node'),
+  failMemory: method(FailMemoryParams, FailMemoryResult, true, "fail a node's GSM contribution or a GSM byte range"),
+  releaseMutex: method(TargetParams, MutexInfo, true, 'force-release a global mutex'),
+  signalEvent: method(TargetParams, EventObjectInfo, true, 'signal a global event'),
+  resetEvent: method(TargetParams, EventObjectInfo, true, 'reset a global event'),
+  triggerRecovery: method(TriggerRecoveryParams, TriggerRecoveryResult, true, 'start recovery of one component, or all'),
+  shutdown: method(NoParams, ShutdownResult, true, 'stop the multicomputer and its supervisor'),
+} as const;
+
+export type Methods = typeof methods;
+export type MethodName = keyof Methods;
+export type Params<M extends MethodName> = z.input<Methods[M]['params']>;
+export type Result<M extends MethodName> = z.output<Methods[M]['result']>;
+
+export const methodNames = Object.keys(methods) as MethodName[];
+
+export function isMethodName(s: string): s is MethodName {
+  return Object.prototype.hasOwnProperty.call(methods, s);
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+
+export const ErrorCode = z.enum(['bad-request', 'unauthorized', 'not-found', 'invalid-id', 'conflict', 'unavailable', 'internal']);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+export const ControlErrorBody = z.object({ code: ErrorCode, message: z.string() });
+export type ControlErrorBody = z.infer<typeof ControlErrorBody>;
+
+/**
+ * The one error type of the API. Backends throw it with a code the caller can act
+ * on (`not-found`: no such node/object; `invalid-id`: a stale "slot.generation";
+ * `conflict`: the object is not in a state that allows it; `unavailable`: the
+ * multicomputer cannot answer now). Anything else thrown becomes `internal`.
+ */
+export class ControlError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ControlError';
+    this.code = code;
+  }
+  toJSON(): ControlErrorBody {
+    return { code: this.code, message: this.message };
+  }
+  static from(e: unknown): ControlError {
+    if (e instanceof ControlError) return e;
+    const parsed = ControlErrorBody.safeParse(e);
+    if (parsed.success) return new ControlError(parsed.data.code, parsed.data.message);
+    return new ControlError('internal', e instanceof Error ? e.message : String(e), { cause: e });
+  }
+}
+
+/** "field.path: problem" for each zod issue: bad requests must name the bad field. */
+export function describeIssues(error: z.ZodError, root = 'params'): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => {
+      const where = [root, ...i.path.map(String)].join('.');
+      return `${where}: ${i.message}`;
+    })
+    .join('; ');
+}
+
+/** Validates params for a method; throws ControlError('bad-request') naming the bad field. */
+export function parseParams<M extends MethodName>(name: M, params: unknown): Params<M> {
+  const r = methods[name].params.safeParse(params ?? {});
+  if (!r.success) throw new ControlError('bad-request', `${name}: ${describeIssues(r.error)}`);
+  return r.data as Params<M>;
+}
+
+/** Validates a result; a mismatch is the other side's bug, reported as internal. */
+export function parseResult<M extends MethodName>(name: M, result: unknown, who = 'the multicomputer'): Result<M> {
+  const r = methods[name].result.safeParse(result);
+  if (!r.success) throw new ControlError('internal', `${who} returned an invalid result for ${name}: ${describeIssues(r.error, 'result')}`);
+  return r.data as Result<M>;
+}
+
+// ---------------------------------------------------------------------------
+// The interfaces
+
+export type Unsubscribe = () => void;
+type Awaitable<T> = T | Promise<T>;
+
+/** One typed async function per method: what the renderer, CLI and tests call. */
+export type ConsoleApi = {
+  [M in MethodName]: {} extends Params<M> ? (params?: Params<M>) => Promise<Result<M>> : (params: Params<M>) => Promise<Result<M>>;
+};
+
+export interface SubscribeOptions {
+  /** The subscription failed or ended (connection lost, multicomputer stopped); no more pushes come. */
+  onError?: (e: ControlError) => void;
+  /** The subscription is active: anything that happens from now on will be pushed. */
+  onReady?: () => void;
+}
+
+/** Subscriptions every console transport offers on top of the methods. */
+export interface ConsoleSubscriptions {
+  /** Pushes {status, nodes} at once, then on every change, at most every 250 ms and at least every second. */
+  subscribeStatus(cb: (update: StatusUpdate) => void, options?: SubscribeOptions): Unsubscribe;
+  /** Pushes rows appended from now on that match the filter, in batches. */
+  subscribeLog(filter: LogFilter, cb: (rows: LogRow[]) => void, options?: SubscribeOptions): Unsubscribe;
+}
+
+/** A connected console: the API, its subscriptions, and close(). */
+export type ControlClient = ConsoleApi & ConsoleSubscriptions & { close(): void };
+
+type BackendMethod<M extends MethodName> = (params: Params<M>) => Awaitable<Result<M>>;
+
+/**
+ * What the supervisor implements. Params arrive validated (never undefined; {} for
+ * methods without params); results are validated before they leave the process.
+ * Throw ControlError for expected failures.
+ *
+ * waitGraph and shutdown are optional: without waitGraph the wait graph is computed
+ * from mutexes(); without shutdown the method answers 'unavailable'.
+ */
+export type ControlBackend = {
+  [M in Exclude<MethodName, 'waitGraph' | 'shutdown'>]: BackendMethod<M>;
+} & {
+  waitGraph?: BackendMethod<'waitGraph'>;
+  shutdown?: BackendMethod<'shutdown'>;
+  /**
+   * Calls cb on every change of status or nodes (as often as it likes: transports
+   * coalesce to at most one push per 250 ms, and poll status()/nodes() when quiet).
+   */
+  subscribeStatus(cb: (update: StatusUpdate) => void): Unsubscribe;
+  /** Calls cb with each batch of newly appended rows that match the filter (see matchesLogFilter). */
+  subscribeLog(filter: LogFilter, cb: (rows: LogRow[]) => void): Unsubscribe;
+};
