@@ -4,6 +4,8 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Writable } from 'node:stream';
 import { EventQuery, cursorOf, csvField, type EventFilter } from '../../runtime/log/query';
 import { EventStore, SUPERVISOR_NODE, type LogEvent, type LogRow } from '../../runtime/log/store';
+import type { LogFilter } from '../../runtime/control/api';
+import { matchesLogFilter } from '../../runtime/control/api/log-filter';
 import { tempDir } from './helpers';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -58,7 +60,7 @@ function allPagesForward(q: EventQuery, filter: EventFilter, limit: number): Log
   const out: LogRow[] = [];
   let after: string | undefined;
   for (;;) {
-    const page = q.query(filter, { after, limit });
+    const page = q.query(filter, after === undefined ? { fromStart: true, limit } : { after, limit });
     out.push(...page.rows);
     if (!page.next) return out;
     after = page.next;
@@ -67,7 +69,7 @@ function allPagesForward(q: EventQuery, filter: EventFilter, limit: number): Log
 
 function allPagesBackward(q: EventQuery, filter: EventFilter, limit: number): LogRow[] {
   const pages: LogRow[][] = [];
-  let page = q.query(filter, { fromEnd: true, limit });
+  let page = q.query(filter, { limit });
   pages.unshift(page.rows);
   while (page.next) {
     page = q.query(filter, { before: page.next, limit });
@@ -154,12 +156,15 @@ describe('event store', () => {
     assert.deepEqual(fwd, q.query(filter, { limit: 10_000 }).rows);
   });
 
-  it('a backward page from the end is the newest rows, oldest first', () => {
+  it('without a cursor a page is the newest rows, oldest first, and next pages backwards', () => {
     store.append(workload(1, 50));
-    const page = q.query({}, { fromEnd: true, limit: 5 });
+    const page = q.query({}, { limit: 5 });
     assert.deepEqual(page.rows.map((r) => r.seq), [46, 47, 48, 49, 50]);
     assert.ok(page.next);
     assert.deepEqual(q.query({}, { before: page.next, limit: 2 }).rows.map((r) => r.seq), [44, 45]);
+    const first = q.query({}, { fromStart: true, limit: 2 });
+    assert.deepEqual(first.rows.map((r) => r.seq), [1, 2]);
+    assert.deepEqual(q.query({}, { after: first.next!, limit: 2 }).rows.map((r) => r.seq), [3, 4]);
   });
 
   it('filters by node, kind (exact and prefix), object, wall-time range and text', () => {
@@ -183,8 +188,39 @@ describe('event store', () => {
     assert.deepEqual(by({ text: 'gsm/node' }).map((r) => r.node), [5], 'text matches object');
     assert.deepEqual(by({ text: 'abandoned' }), all.filter((r) => r.kind === 'mutex.abandoned'), 'text matches kind');
     assert.equal(by({ text: '100%' }).length, 0, '% is literal');
+    store.append([ev(6, 1, 'operator.note', 'Straße', { note: 'NŒUD Été' })]);
+    assert.deepEqual(by({ text: 'nœud été' }).map((r) => r.node), [6], 'beyond ASCII too, case-insensitively');
+    assert.deepEqual(by({ text: 'STRASSE' }).length, 0);
+    assert.deepEqual(by({ text: 'STRAßE' }).map((r) => r.node), [6]);
+    assert.deepEqual(by({ nodes: [0], kinds: ['node.*'], sinceMs: T0 + 100 }).length > 0, true);
     assert.deepEqual(by({ nodes: [0], kinds: ['node.*'], sinceMs: T0 + 100 }),
       all.filter((r) => r.node === 0 && r.kind.startsWith('node.') && r.wallTimeMs >= T0 + 100));
+  });
+
+  it('filters exactly as the console matches rows live (control API matchesLogFilter)', () => {
+    const kinds = ['node.join', 'node.fail', 'nodex', 'mutex.lock', 'mutex.abandoned', 'log.overflow', 'Operator.Kill'];
+    const objects = [null, 'cache/index', 'cache/chain-1', 'Straße', '100%_done', 'node/3'];
+    const texts = ['100%', 'o_d', 'ABANDON', 'straSSe', 'straße', 'ÉTÉ', '"n":3', 'cache', '\\'];
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const events: LogEvent[] = [];
+    for (let i = 1; i <= 400; i++) {
+      const details = [null, { n: rnd(5) }, { note: 'été 100% done' }, { path: 'a\\b' }, ['ABANDONED']][rnd(5)];
+      events.push({ ...ev(rnd(4), i, kinds[rnd(kinds.length)], objects[rnd(objects.length)], details), wallTimeMs: T0 + rnd(1000) });
+    }
+    store.append(events);
+    const all = q.query({}, { limit: 10_000 }).rows;
+    for (let k = 0; k < 200; k++) {
+      const f: EventFilter = {};
+      if (rnd(3) === 0) f.sinceMs = T0 + rnd(1000);
+      if (rnd(3) === 0) f.untilMs = T0 + rnd(1000);
+      if (rnd(3) === 0) f.nodes = [rnd(4), rnd(4)];
+      if (rnd(2) === 0) f.kinds = [['node.*', 'mutex.lock', 'node*', 'Operator.*', '*', 'log.overflow'][rnd(6)]];
+      if (rnd(4) === 0) f.object = objects[1 + rnd(objects.length - 1)]!;
+      if (rnd(2) === 0) f.text = texts[rnd(texts.length)];
+      const expected = all.filter((r) => matchesLogFilter(r, f as LogFilter));
+      assert.deepEqual(q.query(f, { limit: 10_000 }).rows.map((r) => r.id), expected.map((r) => r.id), JSON.stringify(f));
+    }
   });
 
   it('rejects a malformed cursor', () => {
@@ -211,7 +247,7 @@ describe('event store', () => {
 
   it('follow can start from a cursor, so a tail page and the live rows join without a gap', async () => {
     store.append(workload(1, 10));
-    const tail = q.query({}, { fromEnd: true, limit: 3 });
+    const tail = q.query({}, { limit: 3 });
     store.append([ev(0, 11, 'node.leave')]); // lands between the page and the follow
     const seen: number[] = [];
     const stop = q.follow({}, (rows) => seen.push(...rows.map((r) => r.seq)), { after: cursorOf(tail.rows[2]) });
