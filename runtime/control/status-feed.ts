@@ -1,0 +1,78 @@
+// Turns a backend's raw change notifications into the status feed the console
+// promises: a snapshot at once, then at most one push per 250 ms however fast the
+// multicomputer changes (a membership storm must not flood a renderer), and at
+// least one per second however quiet it is (heartbeat ages keep moving).
+import { ControlError, StatusUpdate, describeIssues, parseResult, type ControlBackend, type Unsubscribe } from './api';
+
+export interface StatusFeedOptions {
+  minIntervalMs?: number;
+  maxIntervalMs?: number;
+}
+
+export function subscribeStatusFeed(
+  backend: ControlBackend,
+  push: (update: StatusUpdate) => void,
+  onError: (e: ControlError) => void = () => {},
+  { minIntervalMs = 250, maxIntervalMs = 1000 }: StatusFeedOptions = {},
+): Unsubscribe {
+  let closed = false;
+  let lastPushAt = -Infinity;
+  let pending: StatusUpdate | null = null;
+  let flushTimer: ReturnType<typeof setTimeout> | null = null;
+  let quietTimer: ReturnType<typeof setTimeout> | null = null;
+  let polling = false;
+
+  const send = (update: StatusUpdate) => {
+    if (closed) return;
+    lastPushAt = Date.now();
+    pending = null;
+    armQuietTimer();
+    push(update);
+  };
+
+  const offer = (update: StatusUpdate) => {
+    if (closed) return;
+    const wait = lastPushAt + minIntervalMs - Date.now();
+    if (wait <= 0 && !flushTimer) return send(update);
+    pending = update; // the newest snapshot wins; intermediate ones are stale anyway
+    if (!flushTimer) {
+      flushTimer = setTimeout(() => {
+        flushTimer = null;
+        if (pending) send(pending);
+      }, Math.max(0, wait));
+    }
+  };
+
+  const poll = async () => {
+    if (polling || closed) return;
+    polling = true;
+    try {
+      const [status, nodes] = await Promise.all([backend.status({}), backend.nodes({})]);
+      offer({ status: parseResult('status', status, 'the backend'), nodes: parseResult('nodes', nodes, 'the backend') });
+    } catch (e) {
+      if (!closed) onError(ControlError.from(e));
+      armQuietTimer();
+    } finally {
+      polling = false;
+    }
+  };
+
+  function armQuietTimer() {
+    if (quietTimer) clearTimeout(quietTimer);
+    if (closed) return;
+    quietTimer = setTimeout(() => void poll(), maxIntervalMs);
+  }
+
+  const unsubscribeBackend = backend.subscribeStatus((update) => {
+    const r = StatusUpdate.safeParse(update);
+    if (r.success) offer(r.data);
+    else onError(new ControlError('internal', `the backend pushed an invalid status update: ${describeIssues(r.error, 'update')}`));
+  });
+  void poll();
+  return () => {
+    closed = true;
+    if (flushTimer) clearTimeout(flushTimer);
+    if (quietTimer) clearTimeout(quietTimer);
+    unsubscribeBackend();
+  };
+}
