@@ -118,16 +118,22 @@ export class EventStore {
       db.close();
       throw err;
     }
-    this.insert = db.prepare(
-      `INSERT OR IGNORE INTO events (node, incarnation, seq, cluster_time_ns, wall_time_ms, kind, object, details)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
+    const insertInto = 'INSERT OR IGNORE INTO events (node, incarnation, seq, cluster_time_ns, wall_time_ms, kind, object, details) VALUES';
+    const row = '(?, ?, ?, ?, ?, ?, ?, ?)';
+    this.insert = db.prepare(`${insertInto} ${row}`);
+    // Rows go in INSERT_ROWS at a time: one statement step per 32 rows instead of per row
+    // cuts about a third of the cost of a batch (measured with this schema).
+    const insertMany = db.prepare(`${insertInto} ${Array(INSERT_ROWS).fill(row).join(', ')}`);
+    const params: unknown[] = new Array(INSERT_ROWS * COLUMNS);
     this.insertBatch = db.transaction((events: readonly LogEvent[]) => {
       let added = 0;
-      for (const e of events) {
-        const json = e.detailsJson ?? toJson(e.details);
-        added += this.insert.run(e.node, e.incarnation, e.seq, Math.round(e.clusterTimeNs), Math.round(e.wallTimeMs), e.kind, e.object, json).changes;
+      let i = 0;
+      for (; i + INSERT_ROWS <= events.length; i += INSERT_ROWS) {
+        for (let k = 0; k < INSERT_ROWS; k++) bindRow(params, k * COLUMNS, events[i + k]);
+        added += insertMany.run(params).changes;
       }
+      const one: unknown[] = new Array(COLUMNS);
+      for (; i < events.length; i++) added += this.insert.run(bindRow(one, 0, events[i])).changes;
       return added;
     });
     this.supervisorSeq = this.maxSupervisorSeq();
@@ -274,6 +280,21 @@ export class EventStore {
     const every = this.retention?.checkEveryRows ?? 10_000;
     if (this.retention && this.rowsSinceRetention >= every) this.applyRetention();
   }
+}
+
+const INSERT_ROWS = 32;
+const COLUMNS = 8;
+
+function bindRow(params: unknown[], at: number, e: LogEvent): unknown[] {
+  params[at] = e.node;
+  params[at + 1] = e.incarnation;
+  params[at + 2] = e.seq;
+  params[at + 3] = Math.round(e.clusterTimeNs);
+  params[at + 4] = Math.round(e.wallTimeMs);
+  params[at + 5] = e.kind;
+  params[at + 6] = e.object;
+  params[at + 7] = e.detailsJson ?? toJson(e.details);
+  return params;
 }
 
 /** A row as SQLite returns it, details still JSON text. */

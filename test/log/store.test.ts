@@ -108,11 +108,14 @@ describe('event store', () => {
   });
 
   it('ignores an event it already has (same node, incarnation, seq): a re-drain is harmless', () => {
-    const batch = workload(3, 10);
-    assert.equal(store.append(batch), 30);
+    const batch = workload(3, 30);
+    assert.equal(store.append(batch), 90);
     assert.equal(store.append(batch), 0);
-    assert.equal(store.append([...batch.slice(0, 5), ev(0, 11, 'node.leave')]), 1);
-    assert.equal(store.count(), 31);
+    const fresh = Array.from({ length: 12 }, (_, i) => ev(0, 31 + i, 'node.leave'));
+    assert.equal(store.append([...batch.slice(0, 20), ...fresh]), 12, 'old and new mixed in one batch');
+    assert.equal(store.append([...batch.slice(0, 5), ev(0, 43, 'node.leave')]), 1);
+    assert.equal(store.count(), 103);
+    assert.deepEqual(new EventQuery(store).checkGaps(0, 1), []);
   });
 
   it('records supervisor and operator events as node -1 with a seq that continues across reopen', () => {
