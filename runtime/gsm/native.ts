@@ -16,6 +16,8 @@ export const LockCode = {
   MEMORY_FAILED: 4,
   ALREADY_OWNED: 5,
   BUSY: 6,
+  /** The guard word (the object's generation) changed: the mutex object is gone. */
+  STALE: 7,
 } as const;
 export type LockCode = (typeof LockCode)[keyof typeof LockCode];
 
@@ -62,14 +64,16 @@ export interface Mapping {
   wait32Async(offset: number, expected: number, timeoutMs: number): Promise<WaitResult>;
   /** Wakes up to `count` waiters in any process; returns how many woke. */
   wake32(offset: number, count?: number): number;
-  mutexLock(offset: number, timeoutMs: number): LockCode;
-  mutexTryLock(offset: number): LockCode;
-  mutexLockAsync(offset: number, timeoutMs: number): Promise<LockCode>;
+  /** Guard as for read: STALE unless the u32 at guardOffset equals guardValue. */
+  mutexLock(offset: number, timeoutMs: number, guardOffset?: number, guardValue?: number): LockCode;
+  mutexTryLock(offset: number, guardOffset?: number, guardValue?: number): LockCode;
+  mutexLockAsync(offset: number, timeoutMs: number, guardOffset?: number, guardValue?: number): Promise<LockCode>;
   mutexUnlock(offset: number): UnlockCode;
   mutexConsistent(offset: number): boolean;
   /** Fencing: marks the mutex owner-died if its word still names thread `tid`. */
   mutexAbandon(offset: number, tid: number): boolean;
-  configureFailureModel(mapOffset: number, capacity: number, counterOffset: number, dummyByte: number): void;
+  /** Offsets below failableFrom (the system area) never fail and skip the check. */
+  configureFailureModel(mapOffset: number, capacity: number, counterOffset: number, dummyByte: number, failableFrom: number): void;
   /** Recorded as the owner node/incarnation of mutexes this process locks. */
   setIdentity(node: number, incarnation: number): void;
   isAccessible(offset: number, length: number): boolean;

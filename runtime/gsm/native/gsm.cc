@@ -217,6 +217,9 @@ struct Mapping {
   uint32_t failMapCap = 0;
   uint64_t failCounterOff = 0;
   uint8_t dummy = 0xff;
+  // Offsets below this (the system area, which holds the map itself) never fail,
+  // so they skip the check, and the map's own writer never waits on itself.
+  uint64_t failableFrom = 0;
   // Who we are, recorded as the owner of global mutexes for status tools.
   uint32_t node = 0xffffffff;
   uint32_t incarnation = 0;
@@ -268,7 +271,7 @@ bool CheckRange(napi_env env, Mapping* m, uint64_t off, uint64_t len, uint64_t a
 // if none failed (the common case costs two atomic loads).
 template <typename Fn>
 bool ForEachFailed(Mapping* m, uint64_t off, uint64_t len, Fn fn) {
-  if (m->failMapOff == 0) return false;
+  if (m->failMapOff == 0 || off + len <= m->failableFrom) return false;
   uint32_t* epochP = reinterpret_cast<uint32_t*>(m->base + m->failMapOff);
   uint32_t* countP = epochP + 1;
   for (;;) {
@@ -770,6 +773,7 @@ enum LockResult {
   kLockMemoryFailed = 4,
   kLockAlreadyOwned = 5,
   kLockBusy = 6,
+  kLockStale = 7,
 };
 
 struct robust_list {
@@ -924,9 +928,12 @@ uint32_t ArmWait(uint8_t* mu, uint32_t seen) {
   return 0;
 }
 
+// Mutex calls take (offset, [timeoutMs], [guardOffset, guardValue]); the guard is
+// the owning object's generation word, checked in the same call so a handle to a
+// reclaimed mutex gets kLockStale instead of touching reused memory.
 bool GetMutex(napi_env env, napi_callback_info info, size_t want, napi_value* argv, Mapping** mOut,
-              uint8_t** muOut, ThreadRobust** hOut, bool* failedOut) {
-  size_t argc = want;
+              uint8_t** muOut, ThreadRobust** hOut, bool* failedOut, bool* staleOut = nullptr) {
+  size_t argc = want + 2;
   napi_value self;
   if (napi_get_cb_info(env, info, &argc, argv, &self, nullptr) != napi_ok) return false;
   Mapping* m = Unwrap(env, self);
@@ -947,20 +954,32 @@ bool GetMutex(napi_env env, napi_callback_info info, size_t want, napi_value* ar
   *muOut = m->base + off;
   *hOut = h;
   *failedOut = WordFailed(m, off, kMutexSize);
+  if (staleOut) {
+    *staleOut = false;
+    if (argc >= want + 2) {
+      uint64_t gOff;
+      uint32_t gVal;
+      if (!GetIndex(env, argv[want], &gOff, "guardOffset") || !CheckRange(env, m, gOff, 4, 4) ||
+          !GetU32(env, argv[want + 1], &gVal, "guardValue"))
+        return false;
+      *staleOut = __atomic_load_n(reinterpret_cast<uint32_t*>(m->base + gOff), __ATOMIC_ACQUIRE) != gVal;
+    }
+  }
   return true;
 }
 
 // mutexLock(offset, timeoutMs): blocks the calling thread (for worker threads,
 // node processes' own sync paths, and benchmarks). Returns a LockResult code.
 napi_value MutexLock(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+  napi_value argv[4];
   Mapping* m;
   uint8_t* mu;
   ThreadRobust* h;
-  bool failed;
-  if (!GetMutex(env, info, 2, argv, &m, &mu, &h, &failed)) return nullptr;
+  bool failed, stale;
+  if (!GetMutex(env, info, 2, argv, &m, &mu, &h, &failed, &stale)) return nullptr;
   int64_t timeoutNs;
   if (!GetTimeout(env, argv[1], &timeoutNs)) return nullptr;
+  if (stale) return I32(env, kLockStale);
   if (failed) return I32(env, kLockMemoryFailed);
   uint32_t seen;
   int r = TryAcquire(m, mu, h, false, &seen);
@@ -984,12 +1003,13 @@ napi_value MutexLock(napi_env env, napi_callback_info info) {
 
 // mutexTryLock(offset): one attempt. Returns a LockResult; kLockBusy carries no wait.
 napi_value MutexTryLock(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
+  napi_value argv[3];
   Mapping* m;
   uint8_t* mu;
   ThreadRobust* h;
-  bool failed;
-  if (!GetMutex(env, info, 1, argv, &m, &mu, &h, &failed)) return nullptr;
+  bool failed, stale;
+  if (!GetMutex(env, info, 1, argv, &m, &mu, &h, &failed, &stale)) return nullptr;
+  if (stale) return I32(env, kLockStale);
   if (failed) return I32(env, kLockMemoryFailed);
   uint32_t seen;
   return I32(env, TryAcquire(m, mu, h, false, &seen));
@@ -1045,21 +1065,21 @@ void StartLockWait(napi_env, AsyncLock* a) {
 }
 
 napi_value MutexLockAsync(napi_env env, napi_callback_info info) {
-  napi_value argv[2], self;
-  size_t argc = 2;
+  napi_value argv[4], self;
+  size_t argc = 4;
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
   Mapping* m;
   uint8_t* mu;
   ThreadRobust* h;
-  bool failed;
-  if (!GetMutex(env, info, 2, argv, &m, &mu, &h, &failed)) return nullptr;
+  bool failed, stale;
+  if (!GetMutex(env, info, 2, argv, &m, &mu, &h, &failed, &stale)) return nullptr;
   int64_t timeoutNs;
   if (!GetTimeout(env, argv[1], &timeoutNs)) return nullptr;
   napi_deferred deferred;
   napi_value promise;
   NAPI_OK(napi_create_promise(env, &deferred, &promise));
   uint32_t seen = 0;
-  int r = failed ? (int)kLockMemoryFailed : TryAcquire(m, mu, h, false, &seen);
+  int r = stale ? (int)kLockStale : failed ? (int)kLockMemoryFailed : TryAcquire(m, mu, h, false, &seen);
   if (r != kLockBusy || timeoutNs == 0) {
     napi_resolve_deferred(env, deferred, I32(env, r == kLockBusy ? (int)kLockTimedOut : r));
     return promise;
@@ -1085,7 +1105,7 @@ enum UnlockResult { kUnlockOk = 0, kUnlockNotOwner = 1, kUnlockMadeNotRecoverabl
 // (inconsistent) mutex without mutexConsistent first makes it not recoverable,
 // like POSIX ENOTRECOVERABLE.
 napi_value MutexUnlock(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
+  napi_value argv[3];
   Mapping* m;
   uint8_t* mu;
   ThreadRobust* h;
@@ -1124,7 +1144,7 @@ napi_value MutexUnlock(napi_env env, napi_callback_info info) {
 // data repaired (POSIX pthread_mutex_consistent). Returns false if not owner or
 // not inconsistent.
 napi_value MutexConsistent(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
+  napi_value argv[3];
   Mapping* m;
   uint8_t* mu;
   ThreadRobust* h;
@@ -1145,7 +1165,7 @@ napi_value MutexConsistent(napi_env env, napi_callback_info info) {
 // owner-died here (the kernel normally has done it already). Returns true if it
 // changed the word.
 napi_value MutexAbandon(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
+  napi_value argv[4];
   Mapping* m;
   uint8_t* mu;
   ThreadRobust* h;
@@ -1173,16 +1193,19 @@ napi_value MutexAbandon(napi_env env, napi_callback_info info) {
 // ---------------------------------------------------------------- configuration
 
 napi_value ConfigureFailureModel(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], self;
+  size_t argc = 5;
+  napi_value argv[5], self;
   NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
   Mapping* m = Unwrap(env, self);
   if (!m) return nullptr;
-  uint64_t mapOff, counterOff;
+  uint64_t mapOff, counterOff, failableFrom;
   uint32_t cap, dummy;
-  if (argc < 4 || !GetIndex(env, argv[0], &mapOff, "mapOffset") || !GetU32(env, argv[1], &cap, "capacity") ||
-      !GetIndex(env, argv[2], &counterOff, "counterOffset") || !GetU32(env, argv[3], &dummy, "dummyByte"))
+  if (argc < 5 || !GetIndex(env, argv[0], &mapOff, "mapOffset") || !GetU32(env, argv[1], &cap, "capacity") ||
+      !GetIndex(env, argv[2], &counterOff, "counterOffset") || !GetU32(env, argv[3], &dummy, "dummyByte") ||
+      !GetIndex(env, argv[4], &failableFrom, "failableFrom"))
     return nullptr;
+  if (mapOff + 16 + 16ULL * cap > failableFrom || counterOff + 8 > failableFrom)
+    return ThrowRange(env, "the failed-region map and counter must lie below failableFrom");
   if (cap == 0 || cap > 64) return ThrowRange(env, "failed-region capacity must be 1..64");
   if (dummy > 255) return ThrowRange(env, "dummy byte must be 0..255");
   if (mapOff == 0 || !CheckRange(env, m, mapOff, 16 + 16ULL * cap, 8) || !CheckRange(env, m, counterOff, 8, 8))
@@ -1191,6 +1214,7 @@ napi_value ConfigureFailureModel(napi_env env, napi_callback_info info) {
   m->failMapCap = cap;
   m->failCounterOff = counterOff;
   m->dummy = (uint8_t)dummy;
+  m->failableFrom = failableFrom;
   return nullptr;
 }
 

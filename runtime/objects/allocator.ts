@@ -1,0 +1,168 @@
+// The allocator inside each node's GSM contribution. All of it runs under the
+// namespace lock (see namespace.ts), so it needs no locking of its own; what it
+// must survive is a process dying at any instruction while holding that lock.
+//
+// The heap is a chain of blocks, each starting with a header whose size leads to
+// the next. Invariant kept at every store: the chain from the contribution's start
+// is walkable. A split writes the new tail's header first and shrinks the block
+// last, so a crash in between leaves the old, larger block intact. A block is
+// marked Used with the (slot, generation) of the object it belongs to; the repair
+// pass frees any Used block whose object is not live (a crash between allocation
+// and publishing the object).
+import type { Gsm } from '../gsm/gsm';
+import { B, BLOCK_ALIGN, BLOCK_HEADER_BYTES, BLOCK_MAGIC, BlockState, N, contribution, nodeRecord } from '../gsm/layout';
+import { ObjectError } from './errors';
+
+const MIN_SPLIT = BLOCK_HEADER_BYTES + BLOCK_ALIGN;
+
+export interface Block {
+  offset: number; // of the header
+  size: number; // including the header
+  state: BlockState;
+  objectSlot: number;
+  objectGeneration: number;
+}
+
+const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
+
+/** Bytes a `dataBytes` object really takes from its contribution. */
+export const blockBytesFor = (dataBytes: number) => alignUp(BLOCK_HEADER_BYTES + Math.max(dataBytes, 1), BLOCK_ALIGN);
+
+export class ContributionHeap {
+  constructor(
+    private readonly gsm: Gsm,
+    readonly node: number,
+  ) {}
+
+  private get base() {
+    return contribution(this.gsm.layout, this.node);
+  }
+  private get end() {
+    return this.base + this.gsm.layout.contributionBytes;
+  }
+
+  private readonly header = new Uint8Array(24);
+  private readonly headerView = new DataView(this.header.buffer);
+
+  /** One copy per header: the walk is the allocator's hot loop. */
+  private readHeader(at: number): Block | null {
+    this.gsm.map.read(at, this.header);
+    const v = this.headerView;
+    const size = Number(v.getBigUint64(B.size, true));
+    if (v.getUint32(B.magic, true) !== BLOCK_MAGIC || size < BLOCK_HEADER_BYTES || size % BLOCK_ALIGN || at + size > this.end)
+      return null;
+    return {
+      offset: at,
+      size,
+      state: v.getUint32(B.state, true),
+      objectSlot: v.getUint32(B.objectSlot, true),
+      objectGeneration: v.getUint32(B.objectGeneration, true),
+    };
+  }
+
+  /** Every block in chain order; stops (and says so) at a header that is not valid. */
+  walk(): { blocks: Block[]; brokenAt: number | null } {
+    const blocks: Block[] = [];
+    for (let at = this.base; at < this.end; ) {
+      const b = this.readHeader(at);
+      if (!b) return { blocks, brokenAt: at };
+      blocks.push(b);
+      at += b.size;
+    }
+    return { blocks, brokenAt: null };
+  }
+
+  /** First fit, merging runs of free blocks on the way. Returns the data offset. */
+  allocate(dataBytes: number, slot: number, generation: number): number {
+    const need = blockBytesFor(dataBytes);
+    const m = this.gsm.map;
+    for (let at = this.base; at < this.end; ) {
+      const b = this.readHeader(at);
+      if (!b) break;
+      if (b.state === BlockState.Free) {
+        let size = b.size;
+        for (let next = at + size; next < this.end; ) {
+          const nb = this.readHeader(next);
+          if (!nb || nb.state !== BlockState.Free) break;
+          size += nb.size;
+          next += nb.size;
+        }
+        if (size !== b.size) m.store64n(at + B.size, size);
+        if (size >= need) {
+          const taken = size - need >= MIN_SPLIT ? need : size;
+          if (taken === need && size !== need) {
+            const tail = at + need;
+            m.store64n(tail + B.size, size - need);
+            m.store32(tail + B.state, BlockState.Free);
+            m.store32(tail + B.magic, BLOCK_MAGIC);
+            m.store64n(at + B.size, need);
+          }
+          m.store32(at + B.objectSlot, slot);
+          m.store32(at + B.objectGeneration, generation);
+          m.store32(at + B.state, BlockState.Used);
+          this.adjust(taken, 1);
+          return at + BLOCK_HEADER_BYTES;
+        }
+        at += size;
+      } else {
+        at += b.size;
+      }
+    }
+    const rec = nodeRecord(this.gsm.layout, this.node);
+    throw new ObjectError(
+      'no-space',
+      `node ${this.node}'s GSM contribution has no free block of ${need} bytes ` +
+        `(${m.load64n(rec + N.usedBytes)} of ${this.gsm.layout.contributionBytes} bytes used)`,
+    );
+  }
+
+  free(dataOffset: number): void {
+    const at = dataOffset - BLOCK_HEADER_BYTES;
+    const b = at >= this.base && at < this.end ? this.readHeader(at) : null;
+    if (!b || b.state !== BlockState.Used)
+      throw new ObjectError('bad-argument', `no allocated block of node ${this.node} at ${dataOffset}`);
+    this.gsm.map.store32(at + B.state, BlockState.Free);
+    this.adjust(-b.size, -1);
+  }
+
+  /**
+   * After a crash inside the namespace lock: frees blocks whose object is not
+   * live, and truncates a broken chain into one Free block (only reachable by a
+   * store this module never makes, but a wild write must not wedge the node).
+   */
+  repair(isLive: (slot: number, generation: number) => boolean): void {
+    const m = this.gsm.map;
+    const { blocks, brokenAt } = this.walk();
+    for (const b of blocks)
+      if (b.state === BlockState.Used && !isLive(b.objectSlot, b.objectGeneration)) m.store32(b.offset + B.state, BlockState.Free);
+    if (brokenAt !== null) {
+      m.store64n(brokenAt + B.size, this.end - brokenAt);
+      m.store32(brokenAt + B.state, BlockState.Free);
+      m.store32(brokenAt + B.magic, BLOCK_MAGIC);
+    }
+    this.account();
+  }
+
+  /** Keeps the node record's used-bytes and block count current for status tools. */
+  private adjust(bytes: number, blocks: number): void {
+    const rec = nodeRecord(this.gsm.layout, this.node);
+    const m = this.gsm.map;
+    m.store64n(rec + N.usedBytes, Math.max(0, m.load64n(rec + N.usedBytes) + bytes));
+    m.store32(rec + N.blockCount, Math.max(0, m.load32(rec + N.blockCount) + blocks));
+  }
+
+  /** Recounts from the chain (after repair, when increments may have been lost). */
+  private account(): void {
+    let used = 0;
+    let count = 0;
+    for (const b of this.walk().blocks) {
+      if (b.state === BlockState.Used) {
+        used += b.size;
+        count++;
+      }
+    }
+    const rec = nodeRecord(this.gsm.layout, this.node);
+    this.gsm.map.store64n(rec + N.usedBytes, used);
+    this.gsm.map.store32(rec + N.blockCount, count);
+  }
+}

@@ -1,0 +1,148 @@
+// Global mutexes (paper §2.3.1, §3.3.1). The lock word and the robust bookkeeping
+// live in native code (gsm.cc); this file gives them statuses a program can
+// switch on, the errors a user can read, and the decoded state status tools show.
+import { LockCode, MUTEX_WAITER_SLOTS, UnlockCode, monotonicNs, threadId } from '../gsm/native';
+import { ObjectError } from './errors';
+import { GlobalHandle } from './handle';
+
+/**
+ * OK: acquired. ABANDONED: acquired, but the previous holder died holding it (the
+ * protected data may be half-updated): repair it, call markConsistent(), then
+ * unlock. TIMEOUT: not acquired in time. NOT_RECOVERABLE: a previous ABANDONED
+ * holder unlocked without markConsistent(); the mutex is unusable until recreated.
+ * MEMORY_FAILED: the GSM housing the mutex failed.
+ */
+export type LockStatus = 'OK' | 'ABANDONED' | 'TIMEOUT' | 'NOT_RECOVERABLE' | 'MEMORY_FAILED';
+
+const FUTEX_WAITERS = 0x80000000;
+const FUTEX_OWNER_DIED = 0x40000000;
+const FUTEX_TID_MASK = 0x3fffffff;
+
+export class GlobalMutex extends GlobalHandle {
+  private get offset() {
+    return this.record.dataOffset;
+  }
+
+  private status(code: number): LockStatus {
+    switch (code) {
+      case LockCode.OK:
+        return 'OK';
+      case LockCode.ABANDONED:
+        return 'ABANDONED';
+      case LockCode.TIMED_OUT:
+      case LockCode.BUSY:
+        return 'TIMEOUT';
+      case LockCode.NOT_RECOVERABLE:
+        return 'NOT_RECOVERABLE';
+      case LockCode.MEMORY_FAILED:
+        return 'MEMORY_FAILED';
+      case LockCode.ALREADY_OWNED:
+        throw new ObjectError('bad-argument', `mutex ${this.name} (${this.id}) is already held by this thread (global mutexes are not recursive)`);
+      case LockCode.STALE:
+        throw new ObjectError('invalid-id', `mutex ${this.name} (${this.id}) is invalid: it was deleted or reclaimed`);
+      default:
+        throw new Error(`unexpected mutex code ${code}`);
+    }
+  }
+
+  /** Waits without blocking the event loop (timeoutMs: Infinity waits forever). */
+  async lock(timeoutMs = Infinity): Promise<LockStatus> {
+    this.check();
+    return this.status(await this.mem.mutexLockAsync(this.offset, timeoutMs, this.guardOffset, this.generation));
+  }
+
+  /** Blocks the calling thread: for worker threads and code that must not yield. */
+  lockSync(timeoutMs = Infinity): LockStatus {
+    this.check();
+    return this.status(this.mem.mutexLock(this.offset, timeoutMs, this.guardOffset, this.generation));
+  }
+
+  tryLock(): LockStatus {
+    this.check();
+    return this.status(this.mem.mutexTryLock(this.offset, this.guardOffset, this.generation));
+  }
+
+  /** Declares the data an ABANDONED lock protected repaired (POSIX pthread_mutex_consistent). */
+  markConsistent(): void {
+    this.check();
+    if (!this.mem.mutexConsistent(this.offset))
+      throw new ObjectError('bad-argument', `mutex ${this.name} (${this.id}) is not held ABANDONED by this thread`);
+  }
+
+  /**
+   * Releases the lock; only the holding thread may. Returns 'NOT_RECOVERABLE' if the
+   * lock was ABANDONED and not marked consistent: that unlock poisons the mutex.
+   */
+  unlock(): 'OK' | 'NOT_RECOVERABLE' | 'MEMORY_FAILED' {
+    this.check();
+    const code = this.mem.mutexUnlock(this.offset);
+    if (code === UnlockCode.NOT_OWNER) {
+      const s = this.state();
+      const holder = s.holder ? `node ${s.holder.node} pid ${s.holder.pid} tid ${s.holder.tid}` : 'nobody';
+      throw new ObjectError('not-owner', `mutex ${this.name} (${this.id}) is held by ${holder}, not by this thread (tid ${threadId()})`);
+    }
+    return code === UnlockCode.MADE_NOT_RECOVERABLE ? 'NOT_RECOVERABLE' : code === UnlockCode.MEMORY_FAILED ? 'MEMORY_FAILED' : 'OK';
+  }
+
+  state(): MutexState {
+    return readMutexState(this.mem, this.offset);
+  }
+}
+
+export interface MutexState {
+  state: 'free' | 'held' | 'abandoned' | 'inconsistent' | 'not-recoverable';
+  holder: { node: number; pid: number; tid: number; incarnation: number; heldMs: number } | null;
+  waiters: { node: number; pid: number; tid: number; waitedMs: number }[];
+  waiterCount: number;
+  abandonCount: number;
+  lockCount: number;
+  maxHoldMs: number;
+  totalHoldMs: number;
+}
+
+/** Decodes the native mutex layout (see the comment above kMutexSize in gsm.cc). */
+export function readMutexState(map: import('../gsm/native').Mapping, offset: number): MutexState {
+  const buf = new Uint8Array(128 + 32 * MUTEX_WAITER_SLOTS);
+  map.read(offset, buf);
+  const v = new DataView(buf.buffer);
+  const now = monotonicNs();
+  const word = v.getUint32(0, true);
+  const st = v.getUint32(4, true);
+  const tid = word & FUTEX_TID_MASK;
+  const node = v.getUint32(8, true);
+  const lockedAt = Number(v.getBigUint64(40, true));
+  let state: MutexState['state'] = 'free';
+  if (st === 2) state = 'not-recoverable';
+  else if (tid && st === 1) state = 'inconsistent';
+  else if (tid) state = 'held';
+  else if (word & FUTEX_OWNER_DIED) state = 'abandoned';
+  const waiters: MutexState['waiters'] = [];
+  const order: number[] = [];
+  for (let i = 0; i < MUTEX_WAITER_SLOTS; i++) {
+    const at = 128 + 32 * i;
+    const wtid = v.getUint32(at, true);
+    if (!wtid) continue;
+    waiters.push({
+      tid: wtid,
+      pid: v.getUint32(at + 4, true),
+      node: v.getUint32(at + 8, true),
+      waitedMs: Math.max(0, (now - Number(v.getBigUint64(at + 16, true))) / 1e6),
+    });
+    order.push(v.getUint32(at + 12, true));
+  }
+  const sorted = waiters.map((w, i) => ({ w, t: order[i] })).sort((a, b) => a.t - b.t).map((x) => x.w);
+  return {
+    state,
+    holder: tid
+      ? { node: node === 0xffffffff ? -1 : node, pid: v.getUint32(12, true), tid, incarnation: v.getUint32(16, true), heldMs: Math.max(0, (now - lockedAt) / 1e6) }
+      : null,
+    waiters: sorted,
+    waiterCount: v.getUint32(52, true),
+    abandonCount: v.getUint32(20, true),
+    lockCount: v.getUint32(48, true),
+    maxHoldMs: v.getUint32(60, true) / 1000,
+    totalHoldMs: Number(v.getBigUint64(64, true)) / 1e6,
+  };
+}
+
+export const MUTEX_WORD = { FUTEX_WAITERS, FUTEX_OWNER_DIED, FUTEX_TID_MASK };
