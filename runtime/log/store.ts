@@ -152,7 +152,12 @@ export class EventStore {
 
   /** Logs a supervisor or operator event (node -1). Returns its seq. */
   record(kind: string, object: string | null = null, details?: unknown): number {
-    const json = toJson(details);
+    const seq = this.insertSupervisorEvent(kind, object, toJson(details));
+    this.afterAppend(1);
+    return seq;
+  }
+
+  private insertSupervisorEvent(kind: string, object: string | null, json: string): number {
     for (;;) {
       const seq = this.supervisorSeq + 1;
       const { changes } = this.insert.run(
@@ -160,7 +165,6 @@ export class EventStore {
       );
       if (changes > 0) {
         this.supervisorSeq = seq;
-        this.afterAppend(1);
         return seq;
       }
       // Another process sharing the file took this seq; continue after its highest.
@@ -190,7 +194,9 @@ export class EventStore {
   private retain(policy: RetentionPolicy): number {
     let byAge = 0;
     let byRows = 0;
-    this.db.transaction(() => {
+    // One transaction: rows never disappear without the log.retention row saying so.
+    const seqBefore = this.supervisorSeq;
+    const run = this.db.transaction(() => {
       if (policy.maxAgeMs !== undefined) {
         const cutoff = Date.now() - policy.maxAgeMs;
         byAge = this.statement('DELETE FROM events WHERE wall_time_ms < ?').run(cutoff).changes;
@@ -204,12 +210,19 @@ export class EventStore {
           byRows = this.statement('DELETE FROM events WHERE id <= ?').run(last.id).changes;
         }
       }
-    })();
-    const deleted = byAge + byRows;
-    if (deleted > 0) {
-      this.record('log.retention', null, { deleted, byAge, byRows, maxRows: policy.maxRows ?? null, maxAgeMs: policy.maxAgeMs ?? null });
+      if (byAge + byRows > 0) {
+        const details = { deleted: byAge + byRows, byAge, byRows, maxRows: policy.maxRows ?? null, maxAgeMs: policy.maxAgeMs ?? null };
+        this.insertSupervisorEvent('log.retention', null, JSON.stringify(details));
+      }
+    });
+    try {
+      run();
+    } catch (err) {
+      this.supervisorSeq = seqBefore; // rolled back: that seq was never stored
+      throw err;
     }
-    return deleted;
+    if (byAge + byRows > 0) this.afterAppend(1);
+    return byAge + byRows;
   }
 
   /** Subscribes to commits that added rows; returns the unsubscribe function. */
