@@ -246,7 +246,7 @@ export class EventQuery {
   async exportCsv(filter: EventFilter, out: Writable): Promise<number> {
     const header = 'id,node,incarnation,seq,cluster_time_ns,wall_time_ms,wall_time,kind,object,details\r\n';
     return exportRows(this.iterateBatches(filter), out, header, '', (r) =>
-      [r.id, r.node, r.incarnation, r.seq, r.clusterTimeNs, r.wallTimeMs, new Date(r.wallTimeMs).toISOString(),
+      [r.id, r.node, r.incarnation, r.seq, r.clusterTimeNs, r.wallTimeMs, isoTime(r.wallTimeMs),
         csvField(r.kind), r.object === null ? '' : csvField(r.object), csvField(r.details)].join(',') + '\r\n',
     );
   }
@@ -303,6 +303,11 @@ async function exportRows(
 
 async function write(out: Writable, chunk: string): Promise<void> {
   if (!out.write(chunk)) await once(out, 'drain');
+}
+
+function isoTime(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? '' : d.toISOString();
 }
 
 /** RFC 4180: quote a field holding a comma, quote, CR or LF, doubling its quotes. */

@@ -302,8 +302,10 @@ function bindRow(params: unknown[], at: number, e: LogEvent): unknown[] {
   params[at] = e.node;
   params[at + 1] = e.incarnation;
   params[at + 2] = e.seq;
-  params[at + 3] = Math.round(e.clusterTimeNs);
-  params[at + 4] = Math.round(e.wallTimeMs);
+  // A time scribbled into NaN would bind as NULL, and OR IGNORE would then drop the
+  // whole event without a word: store 0 instead, which is visibly wrong but present.
+  params[at + 3] = Number.isFinite(e.clusterTimeNs) ? Math.round(e.clusterTimeNs) : 0;
+  params[at + 4] = Number.isFinite(e.wallTimeMs) ? Math.round(e.wallTimeMs) : 0;
   params[at + 5] = e.kind;
   params[at + 6] = e.object;
   params[at + 7] = e.detailsJson ?? toJson(e.details);

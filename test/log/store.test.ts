@@ -118,6 +118,11 @@ describe('event store', () => {
     assert.deepEqual(new EventQuery(store).checkGaps(0, 1), []);
   });
 
+  it('keeps an event whose times were scribbled into NaN instead of dropping it', () => {
+    assert.equal(store.append([{ ...ev(2, 1, 'node.join'), clusterTimeNs: NaN, wallTimeMs: Infinity }]), 1);
+    assert.deepEqual(q.query({}).rows.map((r) => [r.seq, r.clusterTimeNs, r.wallTimeMs]), [[1, 0, 0]]);
+  });
+
   it('records supervisor and operator events as node -1 with a seq that continues across reopen', () => {
     assert.equal(store.record('operator.kill', 'node/3', { by: 'console' }), 1);
     assert.equal(store.record('recovery.start', 'component/webcache'), 2);
