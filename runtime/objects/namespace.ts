@@ -174,7 +174,8 @@ export class Namespace {
   /** Resolves NAME or "<slot>.<gen>" to a live record of the given type, or throws. */
   resolve(target: string | ObjectId, type?: ObjectType): ObjectRecord {
     let rec: ObjectRecord | null;
-    if (typeof target === 'object' || looksLikeId(target)) {
+    // Names start with a letter, so anything starting with a digit is meant as an id.
+    if (typeof target === 'object' || looksLikeId(target) || /^\d/.test(target)) {
       const id = typeof target === 'object' ? target : parseId(target);
       if (!Number.isInteger(id.slot) || id.slot < 0 || id.slot >= this.layout.objectCapacity)
         throw new ObjectError('invalid-id', `object id ${formatId(id)} is out of range (slots 0..${this.layout.objectCapacity - 1})`);
