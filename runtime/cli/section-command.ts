@@ -1,0 +1,67 @@
+// `mcs dump-section`: the bytes of a section, raw (for a pipe), as a hexdump -C
+// style listing, or as SectionBytes JSON. Large ranges are read in 1 MiB slices,
+// all by the id the first slice resolved, so a section deleted and re-created
+// under the same name mid-dump is an error, not a splice of two sections.
+import { MAX_READ_BYTES, type SectionBytes } from '../control/api';
+import { boolFlag, integerFlag, parseObjectArg, UsageError } from './args';
+import type { Command } from './context';
+import { formatBytes, hexdump } from './format';
+
+export const dumpSectionCommand: Command = {
+  name: 'dump-section',
+  group: 'status',
+  usage: 'NAME|ID [--offset N] [--length N] [--hex]',
+  summary: 'the bytes of a section: raw to stdout, --hex as hexdump -C, --json as SectionBytes',
+  required: ['NAME|ID'],
+  flags: [
+    { name: 'offset', kind: 'string', value: 'N', help: 'first byte (decimal or 0x hex; default 0)' },
+    { name: 'length', kind: 'string', value: 'N', help: 'how many bytes (default: to the end of the section)' },
+    { name: 'hex', kind: 'boolean', help: 'print as hexdump -C' },
+  ],
+  async run(ctx, args, [targetArg]) {
+    const target = parseObjectArg(targetArg!);
+    const offset = integerFlag(args, 'offset', { hex: true }) ?? 0;
+    const length = integerFlag(args, 'length', { hex: true, min: 1 });
+    const asHex = boolFlag(args, 'hex');
+    if (!asHex && !ctx.json && ctx.io.stdout.isTTY) {
+      throw new UsageError('dump-section: refusing to write raw bytes to a terminal; pass --hex, or redirect stdout');
+    }
+    const client = await ctx.client();
+    const raw = !asHex && !ctx.json;
+    const chunks: Buffer[] = [];
+    let id = target;
+    let size = 0;
+    let failed = 0;
+    let pos = offset;
+    let first = true;
+    for (;;) {
+      const end = length === undefined ? (first ? undefined : size) : offset + length;
+      if (end !== undefined && pos >= end) break;
+      const want = end === undefined ? undefined : Math.min(MAX_READ_BYTES, end - pos);
+      const slice: SectionBytes = await client.readSection(want === undefined ? { target: id, offset: pos } : { target: id, offset: pos, length: want });
+      const bytes = Buffer.from(slice.base64, 'base64');
+      if (bytes.length !== slice.length) throw new Error(`readSection returned ${bytes.length} bytes but said ${slice.length}`);
+      if (first) {
+        id = slice.id;
+        size = slice.size;
+        first = false;
+      }
+      failed += slice.failedBytes;
+      if (raw) await ctx.write(bytes);
+      else chunks.push(bytes);
+      pos += bytes.length;
+      if (bytes.length === 0) break; // past the end of the section: nothing more to read
+    }
+    if (length !== undefined && pos < offset + length) {
+      ctx.note(`warning: the section is ${formatBytes(size)}; read ${pos - offset} of the ${length} bytes asked for`);
+    }
+    if (failed > 0) ctx.note(`warning: ${failed} of the bytes are in failed memory (they read as the dummy value)`);
+    if (raw) return;
+    const all = Buffer.concat(chunks);
+    if (ctx.json) {
+      const result: SectionBytes = { id, offset, length: all.length, size, base64: all.toString('base64'), failedBytes: failed };
+      return void (await ctx.printJson(result));
+    }
+    await ctx.write(hexdump(all, offset));
+  },
+};
