@@ -1,0 +1,251 @@
+// `mcs up` runs a multicomputer in the foreground: the supervisor (runtime/cluster)
+// with the control server in front of it, a live status line, and an orderly
+// stop on SIGINT/SIGTERM or `mcs down`. `mcs down` asks a running one to stop and
+// waits until it has.
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { ControlError, methodNames, type ClusterStatus, type ControlBackend, type NodeInfo } from '../control/api';
+import { controlFilePath, isProcessAlive, readConnectionFile } from '../control/connection-file';
+import { startControlServer, type ControlServer } from '../control/server';
+import { ensureStateDir } from '../control/state-dir';
+import { integerFlag, listFlag, stringFlag } from './args';
+import type { Command, Context } from './context';
+import { formatBytes, formatNodeSet, plural } from './format';
+
+/** What `startMulticomputer` in runtime/cluster/supervisor.ts takes. */
+export interface MulticomputerOptions {
+  /** The multicomputer's name (also names its GSM object). */
+  name: string;
+  /** $MCS_HOME/<name>: where the supervisor keeps its state (event log, control.json). */
+  stateDir: string;
+  nodes: number;
+  gsmMb: number;
+  /** Global applications to start on every node. */
+  apps: string[];
+  /** Heartbeat period; undefined: the supervisor's default. */
+  heartbeatMs?: number;
+}
+
+/** What it returns: the backend the control server fronts, and an orderly stop. */
+export interface RunningMulticomputer {
+  backend: ControlBackend;
+  stop(): Promise<void>;
+}
+
+type StartMulticomputer = (options: MulticomputerOptions) => Promise<RunningMulticomputer>;
+
+const SUPERVISOR = new URL('../cluster/supervisor.ts', import.meta.url);
+
+/**
+ * Loaded on demand so that every other command works without (and before) the
+ * supervisor. MCS_SUPERVISOR_MODULE substitutes another implementation (tests).
+ */
+async function loadSupervisor(env: NodeJS.ProcessEnv): Promise<StartMulticomputer> {
+  const override = env.MCS_SUPERVISOR_MODULE;
+  const url = override ? pathToFileURL(path.resolve(override)) : SUPERVISOR;
+  const shown = override ?? 'runtime/cluster/supervisor.ts';
+  if (!existsSync(fileURLToPath(url))) {
+    throw new ControlError('unavailable', `the supervisor is not available: ${shown} does not exist`);
+  }
+  let mod: { startMulticomputer?: unknown };
+  try {
+    mod = (await import(url.href)) as { startMulticomputer?: unknown };
+  } catch (e) {
+    const message = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    throw new ControlError('internal', `cannot load the supervisor (${shown}): ${message}`);
+  }
+  if (typeof mod.startMulticomputer !== 'function') {
+    throw new ControlError('internal', `${shown} does not export startMulticomputer()`);
+  }
+  return mod.startMulticomputer as StartMulticomputer;
+}
+
+function missingMethods(backend: ControlBackend): string[] {
+  const optional = new Set(['waitGraph', 'shutdown']);
+  const b = backend as unknown as Record<string, unknown>;
+  return [...methodNames.filter((m) => !optional.has(m)), 'subscribeStatus', 'subscribeLog'].filter((m) => typeof b[m] !== 'function');
+}
+
+/** The backend with `shutdown` answered by us: the supervisor does not own the control server or this process. */
+function withShutdown(backend: ControlBackend, requestStop: () => void): ControlBackend {
+  return new Proxy(backend, {
+    get(target, prop) {
+      if (prop === 'shutdown') {
+        return () => {
+          // After the answer has been sent: stopping closes the server that carries it.
+          setImmediate(requestStop);
+          return { stopping: true as const };
+        };
+      }
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+export function statusLine(s: ClusterStatus, nodes: readonly NodeInfo[]): string {
+  const up = nodes.filter((n) => n.state === 'up').length;
+  return `${s.name}: generation ${s.generation}, members ${formatNodeSet(s.members)}, ${up}/${plural(nodes.length, 'node')} up, ${plural(s.logRows, 'log row')}`;
+}
+
+export const upCommand: Command = {
+  name: 'up',
+  group: 'lifecycle',
+  usage: '[--nodes N] [--gsm-mb M] [--app NAME]... [--heartbeat-ms T] [--static DIR]',
+  summary: 'run a multicomputer in the foreground until interrupted or `mcs down`',
+  flags: [
+    { name: 'nodes', kind: 'string', value: 'N', help: 'how many nodes to start (default 4)' },
+    { name: 'gsm-mb', kind: 'string', value: 'M', help: 'GSM size in MiB (default 64)' },
+    { name: 'app', kind: 'list', value: 'NAME', help: 'a global application to run on every node (repeatable)' },
+    { name: 'heartbeat-ms', kind: 'string', value: 'T', help: "heartbeat period in ms (default: the supervisor's)" },
+    { name: 'static', kind: 'string', value: 'DIR', help: 'serve this directory (the built renderer) at / for a browser console' },
+  ],
+  async run(ctx, args) {
+    const options: MulticomputerOptions = {
+      name: ctx.state.name,
+      stateDir: ctx.state.dir,
+      nodes: integerFlag(args, 'nodes', { min: 1, max: 256 }) ?? 4,
+      gsmMb: integerFlag(args, 'gsm-mb', { min: 1, max: 65536 }) ?? 64,
+      apps: listFlag(args, 'app') ?? [],
+      heartbeatMs: integerFlag(args, 'heartbeat-ms', { min: 1, max: 60_000 }),
+    };
+    const staticDir = stringFlag(args, 'static');
+    if (staticDir !== undefined && !existsSync(path.join(staticDir, 'index.html'))) {
+      throw new ControlError('bad-request', `--static: ${staticDir} has no index.html`);
+    }
+    ensureStateDir(ctx.state.dir);
+    const existing = readRunning(ctx.state.dir);
+    if (existing) {
+      throw new ControlError('conflict', `multicomputer '${ctx.state.name}' is already running (pid ${existing.pid}, ${existing.url}); stop it with mcs down`);
+    }
+    const start = await loadSupervisor(ctx.io.env);
+    const mc = await start(options);
+    const missing = missingMethods(mc.backend);
+    if (missing.length) ctx.note(`warning: the supervisor's backend does not implement ${missing.join(', ')}`);
+
+    let requestStop: (reason: string) => void = () => {};
+    const stopRequested = new Promise<string>((resolve) => (requestStop = resolve));
+    let server: ControlServer;
+    try {
+      server = await startControlServer(withShutdown(mc.backend, () => requestStop('mcs down')), {
+        stateDir: ctx.state.dir,
+        staticDir,
+      });
+    } catch (e) {
+      await mc.stop().catch(() => {});
+      throw e;
+    }
+    await ctx.write(
+      `multicomputer '${options.name}' is up: ${plural(options.nodes, 'node')}, ${formatBytes(options.gsmMb * 1024 * 1024)} GSM\n` +
+        `control: ${server.url} (token in ${controlFilePath(ctx.state.dir)})\n` +
+        (staticDir ? `console: ${server.url}/\n` : ''),
+    );
+
+    const stopTicker = startStatusTicker(ctx, mc.backend);
+    const reason = await Promise.race([ctx.untilInterrupted(), stopRequested]);
+    stopTicker();
+    // A second interrupt while stopping means "now": the OS reclaims the nodes' processes and GSM.
+    const force = () => {
+      ctx.note('mcs: stopping forcibly');
+      process.exit(130);
+    };
+    process.once('SIGINT', force);
+    process.once('SIGTERM', force);
+    await ctx.write(`stopping (${reason})...\n`);
+    let failure: unknown = null;
+    // The multicomputer stops first and the server last, so consoles watch the nodes leave;
+    // control.json disappears only when everything is down (`mcs down` waits for that).
+    try {
+      await mc.stop();
+    } catch (e) {
+      failure = e;
+    }
+    await server.close();
+    process.off('SIGINT', force);
+    process.off('SIGTERM', force);
+    if (failure) throw failure;
+    await ctx.write(`multicomputer '${options.name}' stopped\n`);
+  },
+};
+
+/** One line, rewritten every second on a terminal; otherwise a plain line on change or every 10 s. */
+function startStatusTicker(ctx: Context, backend: ControlBackend): () => void {
+  const tty = !!ctx.io.stdout.isTTY;
+  let lastKey = '';
+  let lastPrint = 0;
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const [status, nodes] = await Promise.all([backend.status({}), backend.nodes({})]);
+      const line = statusLine(status, nodes);
+      if (tty) {
+        ctx.io.stdout.write(`\r\x1b[2K${line}`);
+      } else {
+        const key = `${status.generation}|${status.members.join(',')}|${nodes.map((n) => n.state).join(',')}`;
+        if (key !== lastKey || Date.now() - lastPrint >= 10_000) {
+          ctx.io.stdout.write(line + '\n');
+          lastKey = key;
+          lastPrint = Date.now();
+        }
+      }
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      ctx.io.stdout.write(tty ? `\r\x1b[2Kstatus unavailable: ${message}` : `status unavailable: ${message}\n`);
+    } finally {
+      busy = false;
+    }
+  };
+  void tick();
+  const timer = setInterval(() => void tick(), 1000);
+  return () => {
+    clearInterval(timer);
+    if (tty) ctx.io.stdout.write('\n');
+  };
+}
+
+function readRunning(stateDir: string): { pid: number; url: string; token: string } | null {
+  try {
+    const info = readConnectionFile(stateDir);
+    return info && isProcessAlive(info.pid) ? info : null;
+  } catch {
+    return null;
+  }
+}
+
+export const downCommand: Command = {
+  name: 'down',
+  group: 'lifecycle',
+  usage: '',
+  summary: 'stop the running multicomputer and wait until it is down',
+  async run(ctx) {
+    const running = readRunning(ctx.state.dir);
+    await ctx.call('shutdown', {}, async (client) => {
+      const s = await client.status();
+      return `Shut down multicomputer '${s.name}' (${plural(s.nodeCount, 'node')}, supervisor pid ${s.supervisorPid})?`;
+    });
+    if (!ctx.json) await ctx.write(`stopping multicomputer '${ctx.state.name}'...\n`);
+    if (running) await waitUntilDown(ctx.state.dir, running.token);
+    await (ctx.json ? ctx.printJson({ stopped: true }) : ctx.write(`multicomputer '${ctx.state.name}' stopped\n`));
+  },
+};
+
+/** Down means: control.json gone (or replaced by another supervisor's), or its process gone. */
+async function waitUntilDown(stateDir: string, token: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let info;
+    try {
+      info = readConnectionFile(stateDir);
+    } catch {
+      info = null;
+    }
+    if (!info || info.token !== token || !isProcessAlive(info.pid)) return;
+    if (Date.now() > deadline) {
+      throw new ControlError('unavailable', `the supervisor (pid ${info.pid}) is still running ${timeoutMs / 1000}s after being asked to stop`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
