@@ -205,7 +205,13 @@ export async function startControlServer(backend: ControlBackend, options: Contr
         req.resume();
         return sendJson(res, 405, { ok: false, error: { code: 'bad-request', message: `use POST ${pathname}` } }, { Allow: 'POST' });
       }
-      const name = decodeURIComponent(pathname.slice('/api/'.length));
+      let name: string;
+      try {
+        name = decodeURIComponent(pathname.slice('/api/'.length));
+      } catch {
+        req.resume();
+        return sendError(res, new ControlError('not-found', `no such path ${pathname}`));
+      }
       let body: Buffer;
       try {
         body = await readBody(req, maxBody);

@@ -21,6 +21,8 @@ export function subscribeStatusFeed(
   let flushTimer: ReturnType<typeof setTimeout> | null = null;
   let quietTimer: ReturnType<typeof setTimeout> | null = null;
   let polling = false;
+  /** Counts backend pushes, so a poll that a push overtook does not overwrite it with older state. */
+  let pushes = 0;
 
   const send = (update: StatusUpdate) => {
     if (closed) return;
@@ -46,8 +48,10 @@ export function subscribeStatusFeed(
   const poll = async () => {
     if (polling || closed) return;
     polling = true;
+    const pushesBefore = pushes;
     try {
       const [status, nodes] = await Promise.all([backend.status({}), backend.nodes({})]);
+      if (pushes !== pushesBefore) return armQuietTimer();
       offer({ status: parseResult('status', status, 'the backend'), nodes: parseResult('nodes', nodes, 'the backend') });
     } catch (e) {
       if (!closed) onError(ControlError.from(e));
@@ -64,6 +68,7 @@ export function subscribeStatusFeed(
   }
 
   const unsubscribeBackend = backend.subscribeStatus((update) => {
+    pushes++;
     const r = StatusUpdate.safeParse(update);
     if (r.success) offer(r.data);
     else onError(new ControlError('internal', `the backend pushed an invalid status update: ${describeIssues(r.error, 'update')}`));
