@@ -84,6 +84,8 @@ interface NativeModule {
   unlink(name: string): boolean;
   threadId(): number;
   monotonicNs(): number;
+  ticks(): number;
+  NS_PER_TICK: number;
   MUTEX_SIZE: number;
   MUTEX_WAITER_SLOTS: number;
 }
@@ -130,6 +132,13 @@ export function unlinkMapping(name: string): boolean {
 
 /** The kernel thread id of the calling thread: what a held mutex's word records. */
 export const threadId = (): number => native.threadId();
+
+/**
+ * The cycle counter mutex timestamps are kept in (lock times, hold times, waiter
+ * since), and its calibrated length in ns; cheaper than a clock read per lock.
+ */
+export const ticks = (): number => native.ticks();
+export const NS_PER_TICK = native.NS_PER_TICK;
 
 /** CLOCK_MONOTONIC in ns: one clock shared by every process on the machine ("cluster time"). */
 export const monotonicNs = (): number => native.monotonicNs();

@@ -14,6 +14,7 @@ export abstract class GlobalHandle {
     readonly record: ObjectRecord,
   ) {
     this.guardOffset = objectRecord(ns.gsm.layout, record.slot) + O.generation;
+    this.generation = record.generation;
   }
 
   get id(): string {
@@ -28,9 +29,7 @@ export abstract class GlobalHandle {
   protected get mem() {
     return this.ns.gsm.map;
   }
-  protected get generation() {
-    return this.record.generation;
-  }
+  protected readonly generation: number;
 
   protected check(): void {
     if (this.closedFlag) throw new ObjectError('closed', `${this.name} (${this.id}) was closed by this process`);

@@ -75,13 +75,10 @@ napi_value Str(napi_env env, const char* s) {
 }
 
 bool GetDouble(napi_env env, napi_value v, double* out, const char* what) {
-  napi_valuetype t;
-  napi_typeof(env, v, &t);
-  if (t != napi_number) {
+  if (napi_get_value_double(env, v, out) != napi_ok) {
     napi_throw_type_error(env, "ERR_GSM_ARG", (std::string(what) + " must be a number").c_str());
     return false;
   }
-  napi_get_value_double(env, v, out);
   return true;
 }
 
@@ -149,6 +146,36 @@ int64_t MonoNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+// Lock timestamps are taken twice per lock/unlock, so they use the cycle counter
+// (9 ns here) rather than clock_gettime (19 ns). The TSC is shared by every core
+// and process on the machine (the kernel only picks it as clocksource when it is
+// constant and synchronised); readers convert ticks with the calibrated rate.
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+inline uint64_t Ticks() { return __rdtsc(); }
+#else
+inline uint64_t Ticks() { return (uint64_t)MonoNs(); }
+#endif
+
+double gNsPerTick = 1.0;
+
+void CalibrateTicks() {
+  int64_t n0 = MonoNs();
+  uint64_t t0 = Ticks();
+  while (MonoNs() - n0 < 2000000) {
+  }
+  int64_t n1 = MonoNs();
+  uint64_t t1 = Ticks();
+  if (t1 > t0) gNsPerTick = (double)(n1 - n0) / (double)(t1 - t0);
+}
+
+// glibc no longer caches getpid(); it is a syscall we must not pay per lock.
+// Node never forks a running isolate, so the value cannot go stale.
+uint32_t Pid() {
+  static uint32_t pid = (uint32_t)getpid();
+  return pid;
 }
 
 pid_t Tid() {
@@ -233,14 +260,17 @@ void Unmap(Mapping* m) {
 void FinalizeMapping(napi_env, void* data, void*) {
   Mapping* m = static_cast<Mapping*>(data);
   // A pending async wait keeps the JS object alive through its reference, so
-  // reaching here means nothing can still touch the mapping.
+  // reaching here means nothing can still touch the memory. The struct itself is
+  // kept (it is small): the hot methods installed on the instance carry its
+  // address, and a detached copy of one may outlive the object; it then sees
+  // `closed` instead of freed memory.
   Unmap(m);
-  delete m;
+  m->closed = true;
 }
 
-Mapping* Unwrap(napi_env env, napi_value self) {
-  void* p = nullptr;
-  if (napi_unwrap(env, self, &p) != napi_ok || p == nullptr) {
+Mapping* Unwrap(napi_env env, napi_value self, void* data = nullptr) {
+  void* p = data;
+  if (p == nullptr && (napi_unwrap(env, self, &p) != napi_ok || p == nullptr)) {
     napi_throw_type_error(env, "ERR_GSM_ARG", "not a GSM mapping");
     return nullptr;
   }
@@ -349,6 +379,8 @@ bool GetName(napi_env env, napi_value v, std::string* out) {
   return true;
 }
 
+napi_status InstallHotMethods(napi_env env, napi_value self, Mapping* m);
+
 // new Mapping(name, size, create): create=true makes a new object (exclusive; an
 // existing one is an error so two multicomputers never share GSM by accident),
 // create=false attaches to an existing one and takes its size from the object.
@@ -407,6 +439,7 @@ napi_value MappingCtor(napi_env env, napi_callback_info info) {
   m->size = size;
   m->name = name;
   NAPI_OK(napi_wrap(env, self, m, FinalizeMapping, nullptr, nullptr));
+  NAPI_OK(InstallHotMethods(env, self, m));
   return self;
 }
 
@@ -489,8 +522,9 @@ template <bool kRead>
 napi_value Copy(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4], self;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
-  Mapping* m = Unwrap(env, self);
+  void* data = nullptr;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, &data));
+  Mapping* m = Unwrap(env, self, data);
   if (!m) return nullptr;
   if (argc < 2) return Throw(env, "ERR_GSM_ARG", kRead ? "read(offset, into)" : "write(offset, from)");
   uint64_t off;
@@ -547,8 +581,9 @@ template <AtomicOp kOp>
 napi_value Atomic32(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], self;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
-  Mapping* m = Unwrap(env, self);
+  void* data = nullptr;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, &data));
+  Mapping* m = Unwrap(env, self, data);
   if (!m) return nullptr;
   size_t need = kOp == kLoad ? 1 : kOp == kCas ? 3 : 2;
   if (argc < need) return Throw(env, "ERR_GSM_ARG", "missing argument to atomic operation");
@@ -592,8 +627,9 @@ template <AtomicOp kOp>
 napi_value Atomic64(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], self;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
-  Mapping* m = Unwrap(env, self);
+  void* data = nullptr;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, &data));
+  Mapping* m = Unwrap(env, self, data);
   if (!m) return nullptr;
   size_t need = kOp == kLoad ? 1 : kOp == kCas ? 3 : 2;
   if (argc < need) return Throw(env, "ERR_GSM_ARG", "missing argument to atomic operation");
@@ -622,8 +658,9 @@ napi_value Atomic64(napi_env env, napi_callback_info info) {
 napi_value Load64N(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], self;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
-  Mapping* m = Unwrap(env, self);
+  void* data = nullptr;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, &data));
+  Mapping* m = Unwrap(env, self, data);
   uint64_t off;
   if (!m || argc < 1 || !GetIndex(env, argv[0], &off, "offset") || !CheckRange(env, m, off, 8, 8)) return nullptr;
   uint64_t v = WordFailed(m, off, 8) ? DummyWord<uint64_t>(m)
@@ -637,8 +674,9 @@ template <bool kAddOp>
 napi_value Store64N(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], self;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
-  Mapping* m = Unwrap(env, self);
+  void* data = nullptr;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, &data));
+  Mapping* m = Unwrap(env, self, data);
   uint64_t off, v;
   if (!m || argc < 2 || !GetIndex(env, argv[0], &off, "offset") || !CheckRange(env, m, off, 8, 8) ||
       !GetIndex(env, argv[1], &v, "value"))
@@ -659,8 +697,9 @@ napi_value Store64N(napi_env env, napi_callback_info info) {
 napi_value Wait32(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], self;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
-  Mapping* m = Unwrap(env, self);
+  void* data = nullptr;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, &data));
+  Mapping* m = Unwrap(env, self, data);
   if (!m) return nullptr;
   uint64_t off;
   uint32_t expected;
@@ -676,8 +715,9 @@ napi_value Wait32(napi_env env, napi_callback_info info) {
 napi_value Wake32(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], self;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
-  Mapping* m = Unwrap(env, self);
+  void* data = nullptr;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, &data));
+  Mapping* m = Unwrap(env, self, data);
   if (!m) return nullptr;
   uint64_t off;
   double count = 1;
@@ -714,8 +754,9 @@ void WaitAsyncDone(napi_env env, napi_value, void*, void* data) {
 napi_value Wait32Async(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], self;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
-  Mapping* m = Unwrap(env, self);
+  void* data = nullptr;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, &data));
+  Mapping* m = Unwrap(env, self, data);
   if (!m) return nullptr;
   uint64_t off;
   uint32_t expected;
@@ -755,11 +796,11 @@ napi_value Wait32Async(napi_env env, napi_callback_info info) {
 //   8  u32 owner node    12 u32 owner pid    16 u32 owner incarnation
 //   20 u32 abandon count
 //   24 u64 reserved      32 u64 robust next   (the holder's robust-list link; process-local)
-//   40 u64 locked-at (CLOCK_MONOTONIC ns: one clock for every process on the machine)
+//   40 u64 locked-at (cycle-counter ticks, see Ticks(): one clock for every process)
 //   48 u32 lock count    52 u32 waiter count  56 u32 waiter ticket  60 u32 max hold us
-//   64 u64 total hold ns 72..127 reserved
+//   64 u64 total hold ticks 72..127 reserved
 //   128 kWaiterSlots x 32-byte waiter slots { u32 tid, u32 pid, u32 node, u32 ticket,
-//       u64 since ns, u64 reserved } so status tools can list who waits, in order.
+//       u64 since ticks, u64 reserved } so status tools can list who waits, in order.
 constexpr uint64_t kMutexSize = 384;
 constexpr uint32_t kWaiterSlots = 8;
 constexpr uint32_t kStateConsistent = 0, kStateInconsistent = 1, kStateNotRecoverable = 2;
@@ -859,13 +900,14 @@ inline uint64_t* U64At(uint8_t* mu, int off) { return reinterpret_cast<uint64_t*
 
 void RecordOwner(Mapping* m, uint8_t* mu, bool abandoned) {
   __atomic_store_n(U32At(mu, 8), m->node, __ATOMIC_RELAXED);
-  __atomic_store_n(U32At(mu, 12), (uint32_t)getpid(), __ATOMIC_RELAXED);
+  __atomic_store_n(U32At(mu, 12), Pid(), __ATOMIC_RELAXED);
   __atomic_store_n(U32At(mu, 16), m->incarnation, __ATOMIC_RELAXED);
-  __atomic_store_n(U64At(mu, 40), (uint64_t)MonoNs(), __ATOMIC_RELAXED);
-  __atomic_fetch_add(U32At(mu, 48), 1, __ATOMIC_RELAXED);
+  __atomic_store_n(U64At(mu, 40), Ticks(), __ATOMIC_RELAXED);
+  // Statistics written only by the holder: plain load+store, no locked RMW.
+  __atomic_store_n(U32At(mu, 48), __atomic_load_n(U32At(mu, 48), __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
   if (abandoned) {
     __atomic_store_n(U32At(mu, 4), kStateInconsistent, __ATOMIC_RELEASE);
-    __atomic_fetch_add(U32At(mu, 20), 1, __ATOMIC_RELAXED);
+    __atomic_store_n(U32At(mu, 20), __atomic_load_n(U32At(mu, 20), __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
   }
 }
 
@@ -903,10 +945,10 @@ int RegisterWaiter(Mapping* m, uint8_t* mu) {
     uint8_t* s = mu + 128 + 32 * i;
     uint32_t zero = 0;
     if (__atomic_compare_exchange_n(U32At(s, 0), &zero, tid, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-      __atomic_store_n(U32At(s, 4), (uint32_t)getpid(), __ATOMIC_RELAXED);
+      __atomic_store_n(U32At(s, 4), Pid(), __ATOMIC_RELAXED);
       __atomic_store_n(U32At(s, 8), m->node, __ATOMIC_RELAXED);
       __atomic_store_n(U32At(s, 12), ticket, __ATOMIC_RELAXED);
-      __atomic_store_n(U64At(s, 16), (uint64_t)MonoNs(), __ATOMIC_RELEASE);
+      __atomic_store_n(U64At(s, 16), Ticks(), __ATOMIC_RELEASE);
       return (int)i;
     }
   }
@@ -935,8 +977,9 @@ bool GetMutex(napi_env env, napi_callback_info info, size_t want, napi_value* ar
               uint8_t** muOut, ThreadRobust** hOut, bool* failedOut, bool* staleOut = nullptr) {
   size_t argc = want + 2;
   napi_value self;
-  if (napi_get_cb_info(env, info, &argc, argv, &self, nullptr) != napi_ok) return false;
-  Mapping* m = Unwrap(env, self);
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, &argc, argv, &self, &data) != napi_ok) return false;
+  Mapping* m = Unwrap(env, self, data);
   if (!m) return false;
   uint64_t off;
   if (argc < want) {
@@ -1121,12 +1164,11 @@ napi_value MutexUnlock(napi_env env, napi_callback_info info) {
   if ((__atomic_load_n(Word(mu), __ATOMIC_ACQUIRE) & FUTEX_TID_MASK) != tid) return I32(env, kUnlockNotOwner);
   bool notRecoverable = __atomic_load_n(U32At(mu, 4), __ATOMIC_ACQUIRE) == kStateInconsistent;
   if (notRecoverable) __atomic_store_n(U32At(mu, 4), kStateNotRecoverable, __ATOMIC_RELEASE);
-  uint64_t held = (uint64_t)MonoNs() - __atomic_load_n(U64At(mu, 40), __ATOMIC_RELAXED);
-  __atomic_fetch_add(U64At(mu, 64), held, __ATOMIC_RELAXED);
-  uint32_t heldUs = (uint32_t)(held / 1000 > 0xffffffffULL ? 0xffffffffULL : held / 1000);
-  uint32_t mx = __atomic_load_n(U32At(mu, 60), __ATOMIC_RELAXED);
-  while (heldUs > mx && !__atomic_compare_exchange_n(U32At(mu, 60), &mx, heldUs, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
+  uint64_t held = Ticks() - __atomic_load_n(U64At(mu, 40), __ATOMIC_RELAXED);
+  __atomic_store_n(U64At(mu, 64), __atomic_load_n(U64At(mu, 64), __ATOMIC_RELAXED) + held, __ATOMIC_RELAXED);
+  uint64_t heldUs64 = (uint64_t)((double)held * gNsPerTick / 1000.0);
+  uint32_t heldUs = (uint32_t)(heldUs64 > 0xffffffffULL ? 0xffffffffULL : heldUs64);
+  if (heldUs > __atomic_load_n(U32At(mu, 60), __ATOMIC_RELAXED)) __atomic_store_n(U32At(mu, 60), heldUs, __ATOMIC_RELAXED);
   __atomic_store_n(U32At(mu, 8), 0xffffffffu, __ATOMIC_RELAXED);
   __atomic_store_n(U32At(mu, 12), 0u, __ATOMIC_RELAXED);
   // Keep the word ours (via list_op_pending) until it is released, so a crash in
@@ -1195,8 +1237,9 @@ napi_value MutexAbandon(napi_env env, napi_callback_info info) {
 napi_value ConfigureFailureModel(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5], self;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
-  Mapping* m = Unwrap(env, self);
+  void* data = nullptr;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, &data));
+  Mapping* m = Unwrap(env, self, data);
   if (!m) return nullptr;
   uint64_t mapOff, counterOff, failableFrom;
   uint32_t cap, dummy;
@@ -1221,8 +1264,9 @@ napi_value ConfigureFailureModel(napi_env env, napi_callback_info info) {
 napi_value SetIdentity(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], self;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
-  Mapping* m = Unwrap(env, self);
+  void* data = nullptr;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, &data));
+  Mapping* m = Unwrap(env, self, data);
   if (!m) return nullptr;
   uint32_t node, inc;
   if (argc < 2 || !GetU32(env, argv[0], &node, "node") || !GetU32(env, argv[1], &inc, "incarnation")) return nullptr;
@@ -1234,8 +1278,9 @@ napi_value SetIdentity(napi_env env, napi_callback_info info) {
 napi_value IsAccessible(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2], self;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
-  Mapping* m = Unwrap(env, self);
+  void* data = nullptr;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, &data));
+  Mapping* m = Unwrap(env, self, data);
   uint64_t off, len;
   if (!m || argc < 2 || !GetIndex(env, argv[0], &off, "offset") || !GetIndex(env, argv[1], &len, "length") ||
       !CheckRange(env, m, off, len, 1))
@@ -1247,13 +1292,45 @@ napi_value IsAccessible(napi_env env, napi_callback_info info) {
 
 napi_value ThreadId(napi_env env, napi_callback_info) { return U32(env, (uint32_t)Tid()); }
 
+napi_value TicksNow(napi_env env, napi_callback_info) {
+  napi_value r;
+  napi_create_double(env, (double)Ticks(), &r);
+  return r;
+}
+
 napi_value MonoNow(napi_env env, napi_callback_info) {
   napi_value r;
   napi_create_double(env, (double)MonoNs(), &r);
   return r;
 }
 
+// The calls on hot paths (locks, atomics, copies) are installed on each instance
+// with the Mapping as function data, saving the napi_unwrap lookup per call.
+napi_status InstallHotMethods(napi_env env, napi_value self, Mapping* m) {
+  struct Hot {
+    const char* name;
+    napi_callback cb;
+  } hot[] = {
+      {"read", Copy<true>},          {"write", Copy<false>},       {"load32", Atomic32<kLoad>},
+      {"store32", Atomic32<kStore>}, {"cas32", Atomic32<kCas>},    {"add32", Atomic32<kAdd>},
+      {"load64n", Load64N},          {"store64n", Store64N<false>}, {"mutexTryLock", MutexTryLock},
+      {"mutexLock", MutexLock},      {"mutexUnlock", MutexUnlock}, {"mutexLockAsync", MutexLockAsync},
+  };
+  for (const Hot& h : hot) {
+    napi_value fn;
+    napi_status st = napi_create_function(env, h.name, NAPI_AUTO_LENGTH, h.cb, m, &fn);
+    if (st != napi_ok) return st;
+    napi_property_descriptor d = {h.name, nullptr, nullptr, nullptr, nullptr, fn, napi_default, nullptr};
+    st = napi_define_properties(env, self, 1, &d);
+    if (st != napi_ok) return st;
+  }
+  return napi_ok;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
+  CalibrateTicks();
+  napi_value nsPerTick;
+  napi_create_double(env, gNsPerTick, &nsPerTick);
   napi_property_descriptor methods[] = {
       {"close", nullptr, Close, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"size", nullptr, nullptr, GetSize, nullptr, nullptr, napi_default, nullptr},
@@ -1294,7 +1371,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"unlink", nullptr, Unlink, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threadId", nullptr, ThreadId, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"monotonicNs", nullptr, MonoNow, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"ticks", nullptr, TicksNow, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"MUTEX_SIZE", nullptr, nullptr, nullptr, nullptr, U32(env, (uint32_t)kMutexSize), napi_default, nullptr},
+      {"NS_PER_TICK", nullptr, nullptr, nullptr, nullptr, nsPerTick, napi_default, nullptr},
       {"MUTEX_WAITER_SLOTS", nullptr, nullptr, nullptr, nullptr, U32(env, kWaiterSlots), napi_default, nullptr},
   };
   NAPI_OK(napi_define_properties(env, exports, sizeof top / sizeof top[0], top));
