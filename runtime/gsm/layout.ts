@@ -56,7 +56,16 @@ export const H = {
   failedMap: 256,
   /** Guards the object table, name index and every contribution's allocator. */
   namespaceMutex: 1536,
+  /**
+   * The last GENERATION_HISTORY generations as { u32 generation, u32 memberMask,
+   * u64 wall ms }, so a node that wakes late still installs every generation in
+   * order instead of jumping to the newest.
+   */
+  generationHistory: 2048,
 } as const;
+
+export const GENERATION_HISTORY = 64;
+export const GENERATION_ENTRY_BYTES = 16;
 
 export const FAILED_MAP_CAPACITY = 64;
 export const FAILED_MAP_BYTES = 16 + 16 * FAILED_MAP_CAPACITY;
@@ -82,6 +91,9 @@ export const N = {
   frozenUntilNs: 48, // u64
   /** Failure-detector fencing: the incarnation the supervisor revoked. */
   revokedIncarnation: 56, // u32
+  /** The membership generation this node has installed, and when (monotonic ns). */
+  installedGeneration: 60, // u32
+  installedAtNs: 64, // u64
 } as const;
 
 export enum NodeSlotState {

@@ -1,0 +1,24 @@
+// What a global application running on a node gets (paper §2.3: a global
+// application is a set of processes, one or more per node, cooperating through
+// global resources). Apps live in runtime/apps/ and export `start(ctx)`.
+import type { GlobalObjects } from '../objects/global-objects';
+
+export interface AppContext {
+  node: number;
+  incarnation: number;
+  objects: GlobalObjects;
+  /** Appends to this node's event log ring (never lost if the node dies). */
+  log(kind: string, object: string | null, details?: unknown): void;
+  /** The members of the installed membership generation. */
+  members(): number[];
+  /** Called after each membership generation this node installs. */
+  onGeneration(listener: (generation: number, members: number[]) => void): void;
+  /** Aborted when the node is leaving: stop timers, finish in-flight work. */
+  signal: AbortSignal;
+}
+
+export interface RunningApp {
+  stop?(): Promise<void> | void;
+}
+
+export type AppStart = (ctx: AppContext) => Promise<RunningApp> | RunningApp;

@@ -1,0 +1,87 @@
+// The entry point of one node process. It attaches the multicomputer's GSM as
+// node N (incarnation I), beats its heart from the application thread (so a hung
+// node stops beating), installs membership generations, logs into its ring in
+// GSM, and runs the global applications it was told to. It exits by itself if
+// its supervisor goes away or if it finds its own incarnation revoked (fencing).
+import { Gsm } from '../gsm/gsm';
+import { H, N, logRing, nodeRecord } from '../gsm/layout';
+import { monotonicNs } from '../gsm/native';
+import { EventRingWriter } from '../log/ring';
+import { followGenerations, membersOf } from '../membership/generations';
+import { GlobalObjects } from '../objects/global-objects';
+import type { AppContext, AppStart, RunningApp } from './app-context';
+import { decodeNodeArgs } from './host';
+
+const args = decodeNodeArgs(process.argv.slice(2));
+const gsm = Gsm.attach(args.gsm);
+const rec = nodeRecord(gsm.layout, args.node);
+const ring = new EventRingWriter(gsm.map, logRing(gsm.layout, args.node), gsm.layout.logRingBytes);
+const log = (kind: string, object: string | null, details?: unknown) => ring.append(kind, object, details);
+const objects = new GlobalObjects(gsm, { node: args.node, incarnation: args.incarnation });
+const stopping = new AbortController();
+const parentAtStart = process.ppid;
+
+log('node.start', null, { pid: process.pid, incarnation: args.incarnation, apps: args.apps });
+
+function exitNow(kind: string, details: unknown, code: number): never {
+  log(kind, null, details);
+  process.exit(code);
+}
+
+function beat() {
+  // Fencing, belt and braces: the supervisor kills a node it declares failed, but a
+  // node that finds its incarnation revoked must not touch GSM again either way.
+  if (gsm.map.load32(rec + N.revokedIncarnation) === args.incarnation)
+    exitNow('node.fenced', { incarnation: args.incarnation }, 3);
+  if (process.ppid !== parentAtStart) exitNow('node.orphaned', { supervisorPid: args.supervisorPid }, 4);
+  gsm.map.store64n(rec + N.heartbeatNs, monotonicNs());
+  gsm.map.add64n(rec + N.heartbeatCount, 1);
+}
+beat();
+const heartbeat = setInterval(beat, args.heartbeatMs);
+
+let members: number[] = membersOf(gsm.map.load32(H.memberMask));
+const generationListeners: ((g: number, m: number[]) => void)[] = [];
+void followGenerations(
+  gsm,
+  args.node,
+  (generation, entry) => {
+    if (entry) members = entry.members;
+    log('membership.install', null, { generation, members: entry?.members ?? null });
+    for (const l of generationListeners) l(generation, members);
+  },
+  stopping.signal,
+);
+const ctx: AppContext = {
+  node: args.node,
+  incarnation: args.incarnation,
+  objects,
+  log,
+  members: () => members,
+  onGeneration: (l) => void generationListeners.push(l),
+  signal: stopping.signal,
+};
+
+const running: { name: string; app: RunningApp }[] = [];
+for (const name of args.apps) {
+  try {
+    if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new Error('app names are lower-case words');
+    const mod = (await import(new URL(`../apps/${name}.ts`, import.meta.url).href)) as { start?: AppStart };
+    if (typeof mod.start !== 'function') throw new Error(`runtime/apps/${name}.ts does not export start()`);
+    running.push({ name, app: await mod.start(ctx) });
+    log('app.start', name, {});
+  } catch (err) {
+    log('app.error', name, { message: (err as Error).message });
+    process.stderr.write(`node ${args.node}: app ${name} failed to start: ${(err as Error).message}\n`);
+  }
+}
+
+// A graceful leave (the supervisor stopping, or `mcs down`): stop apps, then go.
+process.once('SIGTERM', async () => {
+  stopping.abort();
+  clearInterval(heartbeat);
+  for (const { app } of running) await app.stop?.();
+  log('node.leave', null, { incarnation: args.incarnation });
+  gsm.close();
+  process.exit(0);
+});
