@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
+import type { Multicomputer, MulticomputerOptions } from '../cluster/types';
 import { ControlError, methodNames, type ClusterStatus, type ControlBackend, type NodeInfo } from '../control/api';
 import { controlFilePath, isProcessAlive, readConnectionFile } from '../control/connection-file';
 import { startControlServer, type ControlServer } from '../control/server';
@@ -13,27 +14,33 @@ import { integerFlag, listFlag, stringFlag } from './args';
 import type { Command, Context } from './context';
 import { formatBytes, formatNodeSet, plural } from './format';
 
-/** What `startMulticomputer` in runtime/cluster/supervisor.ts takes. */
-export interface MulticomputerOptions {
-  /** The multicomputer's name (also names its GSM object). */
-  name: string;
-  /** $MCS_HOME/<name>: where the supervisor keeps its state (event log, control.json). */
-  stateDir: string;
-  nodes: number;
-  gsmMb: number;
-  /** Global applications to start on every node. */
-  apps: string[];
-  /** Heartbeat period; undefined: the supervisor's default. */
-  heartbeatMs?: number;
-}
+/** What `startMulticomputer` in runtime/cluster/supervisor.ts takes (declared by the cluster layer). */
+export type { MulticomputerOptions };
 
-/** What it returns: the backend the control server fronts, and an orderly stop. */
+/**
+ * A stand-in supervisor (MCS_SUPERVISOR_MODULE, tests) may return a ready-made
+ * backend and its stop instead of a Multicomputer.
+ */
 export interface RunningMulticomputer {
   backend: ControlBackend;
   stop(): Promise<void>;
 }
 
-type StartMulticomputer = (options: MulticomputerOptions) => Promise<RunningMulticomputer>;
+type StartMulticomputer = (options: MulticomputerOptions) => Promise<Multicomputer | RunningMulticomputer>;
+
+/**
+ * The real supervisor's Multicomputer behind the control API, or a stand-in's own
+ * backend. The adapter is loaded here, not at the top: it pulls in the GSM's native
+ * module, which no other command needs.
+ */
+export async function controlledMulticomputer(
+  started: Multicomputer | RunningMulticomputer,
+): Promise<RunningMulticomputer & { mc: Multicomputer | null }> {
+  if ('backend' in started && started.backend) return { backend: started.backend, stop: () => started.stop(), mc: null };
+  const mc = started as Multicomputer;
+  const { createControlBackend } = await import('../control/backend');
+  return { backend: createControlBackend(mc), stop: () => mc.stop(), mc };
+}
 
 const SUPERVISOR = new URL('../cluster/supervisor.ts', import.meta.url);
 
@@ -84,6 +91,12 @@ function withShutdown(backend: ControlBackend, requestStop: () => void): Control
   });
 }
 
+function gsmSummary(options: MulticomputerOptions, mc: Multicomputer | null): string {
+  const contribution = formatBytes(options.gsmMb * 1024 * 1024);
+  if (!mc) return `${contribution} GSM`;
+  return `${contribution} GSM contributed by each (${mc.gsm.name}, ${formatBytes(mc.gsm.layout.totalBytes)} mapped)`;
+}
+
 export function statusLine(s: ClusterStatus, nodes: readonly NodeInfo[]): string {
   const up = nodes.filter((n) => n.state === 'up').length;
   return `${s.name}: generation ${s.generation}, members ${formatNodeSet(s.members)}, ${up}/${plural(nodes.length, 'node')} up, ${plural(s.logRows, 'log row')}`;
@@ -96,7 +109,7 @@ export const upCommand: Command = {
   summary: 'run a multicomputer in the foreground until interrupted or `mcs down`',
   flags: [
     { name: 'nodes', kind: 'string', value: 'N', help: 'how many nodes to start (default 4)' },
-    { name: 'gsm-mb', kind: 'string', value: 'M', help: 'GSM size in MiB (default 64)' },
+    { name: 'gsm-mb', kind: 'string', value: 'M', help: "each node's GSM contribution in MiB (default 64)" },
     { name: 'app', kind: 'list', value: 'NAME', help: 'a global application to run on every node (repeatable)' },
     { name: 'heartbeat-ms', kind: 'string', value: 'T', help: "heartbeat period in ms (default: the supervisor's)" },
     { name: 'static', kind: 'string', value: 'DIR', help: 'serve this directory (the built renderer) at / for a browser console' },
@@ -120,7 +133,7 @@ export const upCommand: Command = {
       throw new ControlError('conflict', `multicomputer '${ctx.state.name}' is already running (pid ${existing.pid}, ${existing.url}); stop it with mcs down`);
     }
     const start = await loadSupervisor(ctx.io.env);
-    const mc = await start(options);
+    const mc = await controlledMulticomputer(await start(options));
     const missing = missingMethods(mc.backend);
     if (missing.length) ctx.note(`warning: the supervisor's backend does not implement ${missing.join(', ')}`);
 
@@ -137,7 +150,7 @@ export const upCommand: Command = {
       throw e;
     }
     await ctx.write(
-      `multicomputer '${options.name}' is up: ${plural(options.nodes, 'node')}, ${formatBytes(options.gsmMb * 1024 * 1024)} GSM\n` +
+      `multicomputer '${options.name}' is up: ${plural(options.nodes, 'node')}, ${gsmSummary(options, mc.mc)}\n` +
         `control: ${server.url} (token in ${controlFilePath(ctx.state.dir)})\n` +
         (staticDir ? `console: ${server.url}/\n` : ''),
     );

@@ -6,11 +6,11 @@
 // Failure handling order matters and is the point of this file:
 //   1. revoke the incarnation and SIGKILL the process (fencing: a node that was
 //      only paused can never wake and write with a stale view);
-//   2. drain its event ring (its last events are kept);
-//   3. mark mutexes it still holds ABANDONED (the kernel's robust list normally
-//      did it at exit; this covers any it missed) and free its hardware locks;
-//   4. mark its GSM contribution failed memory;
-//   5. publish the new membership generation (survivors install it);
+//   2. mark its GSM contribution failed memory;
+//   3. publish the new membership generation (survivors install it at once);
+//   4. drain its event ring (its last events are kept);
+//   5. mark mutexes it still holds ABANDONED (the kernel's robust list did it at
+//      exit; this covers any it missed) and free its hardware locks;
 //   6. reclaim the objects it contributed and drop the references it held.
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -58,6 +58,8 @@ interface Slot {
   failing: Promise<void> | null;
   /** Set when the supervisor itself asked the node to go (leave, restart). */
   expectExit: boolean;
+  /** A heartbeat suspicion is open (logged once per episode). */
+  suspected: boolean;
   up: (() => void) | null;
   reader: EventRingReader;
 }
@@ -162,6 +164,7 @@ export class Supervisor implements Multicomputer {
         exited: null,
         failing: null,
         expectExit: false,
+        suspected: false,
         up: null,
         reader: new EventRingReader(gsm.map, logRing(gsm.layout, id), gsm.layout.logRingBytes),
       });
@@ -267,7 +270,7 @@ export class Supervisor implements Multicomputer {
         apps: this.opts.apps,
       }),
     );
-    Object.assign(slot, { proc, pid: proc.pid, incarnation, state: 'starting', apps: this.opts.apps, expectExit: false, failing: null });
+    Object.assign(slot, { proc, pid: proc.pid, incarnation, state: 'starting', apps: this.opts.apps, expectExit: false, suspected: false, failing: null });
     map.store32(rec + N.pid, proc.pid);
     slot.exited = new Promise((resolve) =>
       proc.onExit((code, signal) => {
@@ -309,12 +312,14 @@ export class Supervisor implements Multicomputer {
       const ageMs = (now - map.load64n(rec + N.heartbeatNs)) / 1e6;
       if (ageMs > this.heartbeatTimeoutMs) {
         void this.declareFailed(s, `hung ${Math.round(ageMs)} ms`);
-      } else if (ageMs > this.heartbeatPeriodMs * 1.5 && s.state === 'up') {
-        s.state = 'suspect';
+      } else if (ageMs > this.heartbeatPeriodMs * 1.5 && !s.suspected) {
+        s.suspected = true;
+        if (s.state === 'up') s.state = 'suspect';
         this.store.record('heartbeat.suspect', `node${s.id}`, { node: s.id, ageMs: Math.round(ageMs) });
         this.emitChange();
-      } else if (ageMs <= this.heartbeatPeriodMs * 1.5 && s.state === 'suspect') {
-        s.state = 'up';
+      } else if (ageMs <= this.heartbeatPeriodMs * 1.5 && s.suspected) {
+        s.suspected = false;
+        if (s.state === 'suspect') s.state = 'up';
         this.emitChange();
       }
     }
@@ -362,20 +367,21 @@ export class Supervisor implements Multicomputer {
       // already dead
     }
     await Promise.race([slot.exited, sleep(KILL_WAIT_MS)]);
-    // 2. Its last events.
-    this.drainRing(slot, true);
-    // 3. Mutexes and hardware locks it held.
-    this.abandonHeldBy(slot.id, pid);
-    // 4. Its GSM becomes failed memory.
+    // 2. Its GSM becomes failed memory.
     this.gsm.failRegion(contribution(layout, slot.id), layout.contributionBytes);
+    // 3. Membership: survivors learn at once (the kernel already marked the dead
+    // threads' robust mutexes owner-died when the process exited).
+    const generation = this.publish(this.liveMembers(), `fail ${slot.id} (${cause})`);
+    // 4. Its last events, then the record of what happened.
+    this.drainRing(slot, true);
     this.store.record('memory.failed', `node${slot.id}`, {
       node: slot.id,
       offset: contribution(layout, slot.id),
       length: layout.contributionBytes,
       reason: 'contributor failed',
     });
-    // 5. Membership.
-    const generation = this.publish(this.liveMembers(), `fail ${slot.id} (${cause})`);
+    // 5. Mutexes and hardware locks it held.
+    this.abandonHeldBy(slot.id, pid);
     this.store.record('node.failed', `node${slot.id}`, {
       node: slot.id,
       pid,
@@ -405,11 +411,14 @@ export class Supervisor implements Multicomputer {
       if (r.ownerNode === node || !this.gsm.isAccessible(r.dataOffset, 4)) continue;
       if (r.type === ObjectType.Mutex || r.type === ObjectType.Mailbox) {
         const word = map.load32(r.dataOffset);
+        // The dead holder is either still recorded as owner, or (when a waiter has
+        // already taken the ABANDONED lock) as the one who abandoned it.
         const lastPid = map.load32(r.dataOffset + 12);
-        if (lastPid !== pid) continue;
+        const abandonedBy = map.load32(r.dataOffset + 72);
+        if (lastPid !== pid && abandonedBy !== pid) continue;
         const tid = word & MUTEX_WORD.FUTEX_TID_MASK;
         if (tid) map.mutexAbandon(r.dataOffset, tid);
-        if (map.load32(r.dataOffset) & MUTEX_WORD.FUTEX_OWNER_DIED)
+        if (map.load32(r.dataOffset) & MUTEX_WORD.FUTEX_OWNER_DIED || abandonedBy === pid)
           this.store.record('mutex.abandoned', r.id, { name: r.name, holderNode: node, holderPid: pid, waiters: map.load32(r.dataOffset + 52) });
       } else if (r.type === ObjectType.HwLock) {
         if (forceReleaseHwLock(map, r.dataOffset, pid)) this.store.record('hwlock.released', r.id, { name: r.name, holderPid: pid });

@@ -40,6 +40,12 @@ const ms = () => z.number({ error: 'expected milliseconds' }).min(0, 'expected m
 const epochMs = () => z.number({ error: 'expected a time in ms since the epoch' });
 
 export const NodeId = int('a node number (integer >= 0)').min(0, 'expected a node number (integer >= 0)').max(65535, 'node numbers are below 65536');
+/** Node number of rows the supervisor or an operator logged (not any node's event ring). */
+export const SUPERVISOR_NODE = -1;
+/** A node number as the event log knows it: a node, or SUPERVISOR_NODE (-1) for supervisor and operator events. */
+export const LogNodeId = int('a node number (integer >= -1; -1: supervisor and operator events)')
+  .min(SUPERVISOR_NODE, 'expected a node number (integer >= -1; -1: supervisor and operator events)')
+  .max(65535, 'node numbers are below 65536');
 export const ObjectId = z.string().regex(OBJECT_ID_RE, 'expected an object id like "12.3" (slot.generation)');
 export const ObjectName = z
   .string()
@@ -233,7 +239,8 @@ export const LogFilter = z.strictObject({
   /** Wall-clock range, inclusive start, exclusive end. */
   sinceMs: epochMs().optional(),
   untilMs: epochMs().optional(),
-  nodes: z.array(NodeId).max(1024).optional(),
+  /** Rows from any of these nodes; -1 selects the supervisor's and operators' rows. */
+  nodes: z.array(LogNodeId).max(1024).optional(),
   kinds: z.array(KindPattern).max(64).optional(),
   /** An object id or name; matches rows whose `object` is exactly this. */
   object: ObjectRef.optional(),
@@ -244,11 +251,17 @@ export type LogFilter = z.infer<typeof LogFilter>;
 
 export const LogRow = z.object({
   id: count(),
-  node: NodeId,
+  /** The node that logged it, or -1 (SUPERVISOR_NODE) for the supervisor and operator actions. */
+  node: LogNodeId,
+  /** The node's incarnation (0 for supervisor rows). */
   incarnation: count(),
   /** Per-node, per-incarnation sequence number: a gap means lost events. */
   seq: count(),
-  /** Cluster time in ns since the multicomputer started (below 2^53 for 104 days). */
+  /**
+   * Cluster time in ns since the multicomputer started (below 2^53 for 104 days):
+   * the supervisor's backend converts the log's CLOCK_MONOTONIC stamps, so rows from
+   * every node and the supervisor order on one time line starting at 0.
+   */
   clusterTimeNs: count(),
   wallTimeMs: epochMs(),
   kind: z.string(),

@@ -3,6 +3,7 @@
 // node stops beating), installs membership generations, logs into its ring in
 // GSM, and runs the global applications it was told to. It exits by itself if
 // its supervisor goes away or if it finds its own incarnation revoked (fencing).
+import { pathToFileURL } from 'node:url';
 import { Gsm } from '../gsm/gsm';
 import { H, N, logRing, nodeRecord } from '../gsm/layout';
 import { monotonicNs } from '../gsm/native';
@@ -65,9 +66,12 @@ const ctx: AppContext = {
 const running: { name: string; app: RunningApp }[] = [];
 for (const name of args.apps) {
   try {
-    if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new Error('app names are lower-case words');
-    const mod = (await import(new URL(`../apps/${name}.ts`, import.meta.url).href)) as { start?: AppStart };
-    if (typeof mod.start !== 'function') throw new Error(`runtime/apps/${name}.ts does not export start()`);
+    // A bundled app by name (runtime/apps/<name>.ts), or the absolute path of a
+    // module exporting start(): the developer's own global application.
+    const url = name.startsWith('/') ? pathToFileURL(name).href : new URL(`../apps/${name}.ts`, import.meta.url).href;
+    if (!name.startsWith('/') && !/^[a-z][a-z0-9-]*$/.test(name)) throw new Error('app names are lower-case words or absolute paths');
+    const mod = (await import(url)) as { start?: AppStart };
+    if (typeof mod.start !== 'function') throw new Error(`${name} does not export start()`);
     running.push({ name, app: await mod.start(ctx) });
     log('app.start', name, {});
   } catch (err) {

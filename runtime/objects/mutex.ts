@@ -97,6 +97,8 @@ export interface MutexState {
   waiters: { node: number; pid: number; tid: number; waitedMs: number }[];
   waiterCount: number;
   abandonCount: number;
+  /** The holder whose death last abandoned this mutex. */
+  abandonedBy: { node: number; pid: number } | null;
   lockCount: number;
   maxHoldMs: number;
   totalHoldMs: number;
@@ -142,6 +144,7 @@ export function readMutexState(map: import('../gsm/native').Mapping, offset: num
     waiters: sorted,
     waiterCount: v.getUint32(52, true),
     abandonCount: v.getUint32(20, true),
+    abandonedBy: v.getUint32(72, true) ? { pid: v.getUint32(72, true), node: v.getUint32(76, true) } : null,
     lockCount: v.getUint32(48, true),
     maxHoldMs: v.getUint32(60, true) / 1000,
     totalHoldMs: (Number(v.getBigUint64(64, true)) * NS_PER_TICK) / 1e6,

@@ -182,6 +182,10 @@ export class Namespace {
       rec = this.readRecord(id.slot);
       if (rec.state !== ObjectState.Live || rec.generation !== id.generation)
         throw new ObjectError('invalid-id', `object id ${formatId(id)} is invalid: the object was deleted or reclaimed`);
+      // Paper §3.4: the contributor died. Handles that still refer to it keep it
+      // until they close, but nobody may open it anew.
+      if (rec.flags & ObjectFlags.Orphaned)
+        throw new ObjectError('invalid-id', `object id ${formatId(id)} is invalid: its contributor, node ${rec.ownerNode}, failed`);
     } else {
       rec = this.lookup(target);
       if (!rec) throw new ObjectError('not-found', `no global object named "${target}"`);
@@ -395,7 +399,10 @@ export class Namespace {
             this.freeObject(r);
             reclaimed.push(r);
           } else if (!(r.flags & ObjectFlags.Orphaned)) {
-            this.map.store32(at + O.flags, (r.flags | ObjectFlags.Orphaned) >>> 0);
+            // Its name is released too: survivors must be able to create a
+            // replacement, and no new open should find an object over failed memory.
+            this.map.store32(at + O.flags, (r.flags | ObjectFlags.Orphaned | ObjectFlags.Unlinked) >>> 0);
+            this.indexRemove(r.slot);
             orphaned.push(r);
           }
         } else if (unreferenced && r.flags & (ObjectFlags.Unlinked | ObjectFlags.Orphaned)) {

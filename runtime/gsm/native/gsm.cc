@@ -798,7 +798,10 @@ napi_value Wait32Async(napi_env env, napi_callback_info info) {
 //   24 u64 reserved      32 u64 robust next   (the holder's robust-list link; process-local)
 //   40 u64 locked-at (cycle-counter ticks, see Ticks(): one clock for every process)
 //   48 u32 lock count    52 u32 waiter count  56 u32 waiter ticket  60 u32 max hold us
-//   64 u64 total hold ticks 72..127 reserved
+//   64 u64 total hold ticks
+//   72 u32 abandoned-by pid  76 u32 abandoned-by node  (the holder that died, kept
+//      when the next locker takes over so status tools and the log can name it)
+//   80..127 reserved
 //   128 kWaiterSlots x 32-byte waiter slots { u32 tid, u32 pid, u32 node, u32 ticket,
 //       u64 since ticks, u64 reserved } so status tools can list who waits, in order.
 constexpr uint64_t kMutexSize = 384;
@@ -899,6 +902,10 @@ inline uint32_t* U32At(uint8_t* mu, int off) { return reinterpret_cast<uint32_t*
 inline uint64_t* U64At(uint8_t* mu, int off) { return reinterpret_cast<uint64_t*>(mu + off); }
 
 void RecordOwner(Mapping* m, uint8_t* mu, bool abandoned) {
+  if (abandoned) {
+    __atomic_store_n(U32At(mu, 72), __atomic_load_n(U32At(mu, 12), __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+    __atomic_store_n(U32At(mu, 76), __atomic_load_n(U32At(mu, 8), __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+  }
   __atomic_store_n(U32At(mu, 8), m->node, __ATOMIC_RELAXED);
   __atomic_store_n(U32At(mu, 12), Pid(), __ATOMIC_RELAXED);
   __atomic_store_n(U32At(mu, 16), m->incarnation, __ATOMIC_RELAXED);
