@@ -54,9 +54,13 @@ export async function start(ctx: AppContext): Promise<RunningApp> {
         throw new ObjectError('unavailable', `counter lock: ${status}`);
       }
     } catch (err) {
-      // The shared objects went away (their contributor failed): reopen next tick.
+      // The shared objects went away (their contributor failed): drop our
+      // references (so the orphans can be freed) and reopen next tick.
       ctx.log('counter.reopen', null, { reason: (err as Error).message });
+      const old = shared;
       shared = null;
+      await old?.lock.close().catch(() => undefined);
+      await old?.value.close().catch(() => undefined);
     }
   }
 

@@ -93,7 +93,7 @@ function createGsm(name: string, geometry: Partial<GsmGeometry>): { gsm: Gsm; re
   } catch {
     // Foreign, half-initialised or another layout: nothing can be running on it.
   }
-  if (owner && owner !== process.pid && isAlive(owner))
+  if (owner && isAlive(owner))
     throw new ClusterError('conflict', `multicomputer GSM ${name} is in use by a running supervisor (pid ${owner})`);
   Gsm.unlink(name);
   return { gsm: Gsm.create(name, geometry), replaced: owner };
@@ -133,12 +133,18 @@ export class Supervisor implements Multicomputer {
     this.heartbeatTimeoutMs = opts.heartbeatTimeoutMs ?? Math.round(this.heartbeatPeriodMs * 2.5);
 
     mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
-    this.store = EventStore.open(path.join(opts.stateDir, 'events.db'));
-    this.query = new EventQuery(this.store);
     const { gsm, replaced } = createGsm(gsmNameFor(opts.name), {
       maxNodes: 16,
       contributionBytes: Math.round(opts.gsmMb * 1024 * 1024),
     });
+    try {
+      this.store = EventStore.open(path.join(opts.stateDir, 'events.db'));
+    } catch (err) {
+      gsm.close();
+      Gsm.unlink(gsm.name);
+      throw err;
+    }
+    this.query = new EventQuery(this.store);
     this.gsm = gsm;
     this.gsm.map.store32(H.supervisorPid, process.pid);
     this.namespace = new Namespace(gsm, null);
