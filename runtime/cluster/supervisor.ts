@@ -26,7 +26,7 @@ import { encodeNodeArgs } from '../nodes/host';
 import { forceReleaseHwLock } from '../objects/hwlock';
 import { Namespace } from '../objects/namespace';
 import { MUTEX_WORD } from '../objects/mutex';
-import { EventFlags } from '../objects/event';
+import { EventFlags, resetEventAt, signalEventAt } from '../objects/event';
 import type { ChangeListener, GenerationRecord, Multicomputer, MulticomputerOptions, NodeState, NodeView } from './types';
 
 export const DEFAULT_HEARTBEAT_MS = 100;
@@ -34,6 +34,8 @@ const DRAIN_EVERY_MS = 10;
 const SUPERVISOR_BEAT_MS = 50;
 const START_TIMEOUT_MS = 30_000;
 const KILL_WAIT_MS = 5000;
+/** The event log keeps at most 2 million rows and 30 days; the oldest go first (and that is logged). */
+const LOG_RETENTION = { maxRows: 2_000_000, maxAgeMs: 30 * 24 * 3600 * 1000 };
 
 export class ClusterError extends Error {
   constructor(
@@ -138,7 +140,7 @@ export class Supervisor implements Multicomputer {
       contributionBytes: Math.round(opts.gsmMb * 1024 * 1024),
     });
     try {
-      this.store = EventStore.open(path.join(opts.stateDir, 'events.db'));
+      this.store = EventStore.open(path.join(opts.stateDir, 'events.db'), { retention: LOG_RETENTION });
     } catch (err) {
       gsm.close();
       Gsm.unlink(gsm.name);
@@ -579,16 +581,13 @@ export class Supervisor implements Multicomputer {
 
   async signalEvent(target: string): Promise<void> {
     const r = this.resolveObject(target, ObjectType.Event);
-    const map = this.gsm.map;
-    map.store32(r.dataOffset, 1);
-    map.add32(r.dataOffset + 8, 1);
-    map.wake32(r.dataOffset, r.flags & EventFlags.ManualReset ? 2 ** 31 - 1 : 1);
+    signalEventAt(this.gsm.map, r.dataOffset, (r.flags & EventFlags.ManualReset) !== 0);
     this.store.record('operator.signal-event', r.id, { name: r.name });
   }
 
   async resetEvent(target: string): Promise<void> {
     const r = this.resolveObject(target, ObjectType.Event);
-    this.gsm.map.store32(r.dataOffset, 0);
+    resetEventAt(this.gsm.map, r.dataOffset);
     this.store.record('operator.reset-event', r.id, { name: r.name });
   }
 

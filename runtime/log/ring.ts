@@ -47,6 +47,7 @@
 //                           kind and object are cut at KIND_MAX / OBJECT_MAX bytes and end
 //                           with '…' when cut, so the truncation is visible in the log.
 import type { Mapping } from '../gsm/native';
+import type { LogEvent } from './store';
 import { monotonicNs } from '../gsm/native';
 
 export const LAYOUT_VERSION = 1;
@@ -89,15 +90,8 @@ export function ringCapacity(bytes: number): number {
   return cap;
 }
 
-export interface RingEvent {
-  node: number;
-  incarnation: number;
-  seq: number;
-  clusterTimeNs: number;
-  wallTimeMs: number;
-  kind: string;
-  object: string | null;
-  details: unknown;
+/** An event as drained from a ring: a LogEvent whose details are always JSON text too. */
+export interface RingEvent extends LogEvent {
   /** The details exactly as stored (JSON text), so the store need not re-serialise them. */
   detailsJson: string;
 }

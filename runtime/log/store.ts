@@ -26,16 +26,8 @@ export interface LogEvent {
 }
 
 /** A stored event: `id` orders the whole log (insertion order) and is what cursors name. */
-export interface LogRow {
+export interface LogRow extends Omit<LogEvent, 'detailsJson'> {
   id: number;
-  node: number;
-  incarnation: number;
-  seq: number;
-  clusterTimeNs: number;
-  wallTimeMs: number;
-  kind: string;
-  object: string | null;
-  details: unknown;
 }
 
 export interface RetentionPolicy {

@@ -2,6 +2,7 @@
 // Manual-reset events stay signaled until reset and release every waiter;
 // auto-reset events release one waiter and reset themselves, like Win32 events.
 // Data: u32 signaled (the futex word), u32 waiters, u32 signal count.
+import type { Mapping } from '../gsm/native';
 import { GlobalHandle } from './handle';
 
 export const EventFlags = { ManualReset: 1 } as const;
@@ -22,14 +23,12 @@ export class GlobalEvent extends GlobalHandle {
 
   signal(): void {
     this.check();
-    this.mem.store32(this.base + SIGNALED, 1);
-    this.mem.add32(this.base + SIGNALS, 1);
-    this.mem.wake32(this.base + SIGNALED, this.manualReset ? 2 ** 31 - 1 : 1);
+    signalEventAt(this.mem, this.base, this.manualReset);
   }
 
   reset(): void {
     this.check();
-    this.mem.store32(this.base + SIGNALED, 0);
+    resetEventAt(this.mem, this.base);
   }
 
   get signaled(): boolean {
@@ -67,4 +66,15 @@ export class GlobalEvent extends GlobalHandle {
       signalCount: this.mem.load32(this.base + SIGNALS),
     };
   }
+}
+
+/** The event protocol on raw GSM, shared by handles and the operator's signal-event. */
+export function signalEventAt(map: Mapping, dataOffset: number, manualReset: boolean): void {
+  map.store32(dataOffset + SIGNALED, 1);
+  map.add32(dataOffset + SIGNALS, 1);
+  map.wake32(dataOffset + SIGNALED, manualReset ? 2 ** 31 - 1 : 1);
+}
+
+export function resetEventAt(map: Mapping, dataOffset: number): void {
+  map.store32(dataOffset + SIGNALED, 0);
 }

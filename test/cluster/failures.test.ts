@@ -21,7 +21,7 @@ function installsByIncarnation(t: TestMulticomputer) {
 describe('a multicomputer under node failures', () => {
   let t: TestMulticomputer;
   before(async () => {
-    t = await startTestMulticomputer({ nodes: 4, apps: [testApp('churn')], heartbeatMs: 50 });
+    t = await startTestMulticomputer({ nodes: 4, apps: [testApp('churn')] });
   });
   after(async () => {
     await t?.stop();
@@ -60,7 +60,7 @@ describe('a multicomputer under node failures', () => {
   });
 
   it('a SIGKILLed holder: its waiter gets ABANDONED, its memory reads the dummy pattern, its ids are invalid', async () => {
-    const h = await startTestMulticomputer({ nodes: 2, apps: [testApp('holder')], heartbeatMs: 50 });
+    const h = await startTestMulticomputer({ nodes: 2, apps: [testApp('holder')] });
     const gsm = Gsm.attach(`/mcs-${h.name}`);
     try {
       const { mc } = h;
@@ -96,7 +96,7 @@ describe('a multicomputer under node failures', () => {
   });
 
   it('a node dies holding a mutex housed on another node: the waiter gets ABANDONED and the mutex stays usable', async () => {
-    const h = await startTestMulticomputer({ nodes: 1, apps: [testApp('holder')], heartbeatMs: 50 });
+    const h = await startTestMulticomputer({ nodes: 1, apps: [testApp('holder')] });
     const gsm = Gsm.attach(`/mcs-${h.name}`);
     try {
       const { mc } = h;
