@@ -64,6 +64,33 @@ describe('global mutexes across processes', () => {
     }
   });
 
+  it('a holder of several mutexes, released out of order, is SIGKILLed: every mutex it still held is ABANDONED', async () => {
+    const names = ['nest-a', 'nest-b', 'nest-c', 'nest-d'];
+    const mine = await Promise.all(names.map((n) => here.createMutex(n)));
+    const holder = await startActor(t.name, 1);
+    try {
+      for (const n of names) await holder.call('openMutex', { name: n });
+      for (const n of ['nest-a', 'nest-b', 'nest-c']) assert.equal(await holder.call('lock', { name: n }), 'OK');
+      assert.equal(await holder.call('unlock', { name: 'nest-b' }), 'OK', 'released from the middle of its robust list');
+      assert.equal(await holder.call('lock', { name: 'nest-d' }), 'OK');
+      assert.equal(await holder.call('unlock', { name: 'nest-d' }), 'OK', 'released the newest');
+      assert.equal(await holder.call('lock', { name: 'nest-d' }), 'OK');
+      await holder.kill('SIGKILL');
+      const [a, b, c, d] = mine;
+      assert.equal(await a.lock(1000), 'ABANDONED');
+      assert.equal(await b.lock(1000), 'OK', 'the mutex it released is not abandoned');
+      assert.equal(await c.lock(1000), 'ABANDONED');
+      assert.equal(await d.lock(1000), 'ABANDONED');
+      for (const m of [a, c, d]) {
+        assert.equal(m.state().abandonedBy?.pid, holder.pid);
+        m.markConsistent();
+      }
+      for (const m of mine) assert.equal(m.unlock(), 'OK');
+    } finally {
+      await holder.kill();
+    }
+  });
+
   it('becomes NOT_RECOVERABLE when an ABANDONED holder unlocks without marking it consistent', async () => {
     const m = await here.createMutex('poisoned');
     const holder = await startActor(t.name, 1);
