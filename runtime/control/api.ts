@@ -313,9 +313,14 @@ const LogParams = z
     after: LogCursor.optional(),
     /** The newest `limit` rows before this cursor. */
     before: LogCursor.optional(),
+    /** The oldest `limit` rows (then page on with `after: next`): for exports. */
+    fromStart: z.literal(true).optional(),
     limit: int('a row limit').min(1, 'limit must be >= 1').max(MAX_LOG_LIMIT, `limit is at most ${MAX_LOG_LIMIT}`),
   })
-  .refine((p) => p.after === undefined || p.before === undefined, { message: 'give after or before, not both', path: ['before'] });
+  .refine((p) => [p.after, p.before, p.fromStart].filter((x) => x !== undefined).length <= 1, {
+    message: 'give at most one of after, before and fromStart',
+    path: ['before'],
+  });
 
 export type FailMemoryParams = { node: number } | { offset: number; length: number };
 const FailMemoryParams = z

@@ -296,7 +296,7 @@ class MulticomputerBackend implements ControlBackend {
     let page;
     try {
       this.checkRunning();
-      page = this.mc.query.query(eventFilter(p.filter), { after: p.after, before: p.before, limit: p.limit });
+      page = this.mc.query.query(eventFilter(p.filter), { after: p.after, before: p.before, fromStart: p.fromStart, limit: p.limit });
     } catch (e) {
       if (e instanceof TypeError && /cursor/.test(e.message)) throw new ControlError('bad-request', `log: ${e.message}`);
       throw toControlError(e);

@@ -6,6 +6,7 @@
 // better-sqlite3 connection running an iterator cannot take the supervisor's appends).
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import { LOG_CSV_HEADER, csvLogLine } from './csv';
 import type { EventStore, LogRow, RawRow } from './store';
 
 export interface EventFilter {
@@ -244,11 +245,7 @@ export class EventQuery {
 
   /** Writes matching rows as CSV (RFC 4180: CRLF, quoted where needed) to `out` (not ended). */
   async exportCsv(filter: EventFilter, out: Writable): Promise<number> {
-    const header = 'id,node,incarnation,seq,cluster_time_ns,wall_time_ms,wall_time,kind,object,details\r\n';
-    return exportRows(this.iterateBatches(filter), out, header, '', (r) =>
-      [r.id, r.node, r.incarnation, r.seq, r.clusterTimeNs, r.wallTimeMs, isoTime(r.wallTimeMs),
-        csvField(r.kind), r.object === null ? '' : csvField(r.object), csvField(r.details)].join(',') + '\r\n',
-    );
+    return exportRows(this.iterateBatches(filter), out, LOG_CSV_HEADER, '', (r) => csvLogLine({ ...r, detailsJson: r.details }));
   }
 
   /**
@@ -305,12 +302,3 @@ async function write(out: Writable, chunk: string): Promise<void> {
   if (!out.write(chunk)) await once(out, 'drain');
 }
 
-function isoTime(ms: number): string {
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? '' : d.toISOString();
-}
-
-/** RFC 4180: quote a field holding a comma, quote, CR or LF, doubling its quotes. */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}

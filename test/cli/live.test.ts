@@ -157,6 +157,25 @@ describe('mcs against a real multicomputer', () => {
     assert.deepEqual((await json<{ members: number[] }>('status')).members, [0, 1, 2]);
   });
 
+  test('log --export writes every matching row as JSON or CSV, oldest first', async () => {
+    const all = await run('log', '--export', 'json');
+    assert.equal(all.code, 0, all.stderr);
+    const rows = JSON.parse(all.stdout) as { id: number; kind: string }[];
+    assert.ok(rows.length > 10);
+    assert.deepEqual(rows.map((r) => r.id), [...rows.map((r) => r.id)].sort((a, b) => a - b), 'oldest first');
+    assert.equal(rows[0].kind, 'multicomputer.start');
+    const file = path.join(tmp.dir, 'nodes.csv');
+    const csv = await run('log', '--kind', 'node.*', '--export', 'csv', '--output', file);
+    assert.equal(csv.code, 0, csv.stderr);
+    assert.match(csv.stderr, /exported \d+ rows/);
+    const lines = (await import('node:fs')).readFileSync(file, 'utf8').trimEnd().split('\r\n');
+    assert.equal(lines[0], 'id,node,incarnation,seq,cluster_time_ns,wall_time_ms,wall_time,kind,object,details');
+    assert.ok(lines.length > 3 && lines.slice(1).every((l) => /^\d+,-?\d+,\d+,\d+,\d+,\d+,[^,]+,node\./.test(l)));
+    const bad = await run('log', '--export', 'xml');
+    assert.equal(bad.code, 2);
+    assert.equal(bad.stderr.trim(), "mcs: --export: expected json or csv, got 'xml'");
+  });
+
   test('dump-section shows the bytes of a live section', async () => {
     // counter.node0 holds how many increments node 0 made, as a u64 at offset 0.
     const bytes = await until('node 0 to count', async () => {

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Writable } from 'node:stream';
-import { EventQuery, cursorOf, csvField, type EventFilter } from '../../runtime/log/query';
+import { csvField } from '../../runtime/log/csv';
+import { EventQuery, cursorOf, type EventFilter } from '../../runtime/log/query';
 import { EventStore, SUPERVISOR_NODE, type LogEvent, type LogRow } from '../../runtime/log/store';
 import type { LogFilter } from '../../runtime/control/api';
 import { matchesLogFilter } from '../../runtime/control/api/log-filter';
