@@ -81,7 +81,10 @@ describe('console API schemas', () => {
   test('log requests: limit at most 1000, one cursor direction, valid kinds', () => {
     rejects('log', { filter: {}, limit: 1001 }, /params\.limit: limit is at most 1000/);
     rejects('log', { filter: {}, limit: 0 }, /params\.limit/);
-    rejects('log', { filter: {}, limit: 10, after: '1', before: '9' }, /params\.before: give after or before, not both/);
+    rejects('log', { filter: {}, limit: 10, after: '1', before: '9' }, /params\.before: give at most one of after, before and fromStart/);
+    rejects('log', { filter: {}, limit: 10, after: '1', fromStart: true }, /params\.before: give at most one of after, before and fromStart/);
+    rejects('log', { filter: {}, limit: 10, fromStart: false }, /params\.fromStart/);
+    assert.ok(parseParams('log', { filter: {}, limit: 10, fromStart: true }));
     rejects('log', { filter: { kinds: ['node failed'] }, limit: 10 }, /params\.filter\.kinds\.0/);
     rejects('log', { filter: { nodes: ['1'] }, limit: 10 }, /params\.filter\.nodes\.0/);
     rejects('log', { limit: 10 }, /params\.filter/);
