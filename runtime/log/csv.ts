@@ -1,23 +1,15 @@
 // CSV for event-log exports (RFC 4180), shared by the store's export and the CLI,
 // which pages rows over the control API and writes them itself.
+import type { LogRow } from './store';
+
 export const LOG_CSV_HEADER = 'id,node,incarnation,seq,cluster_time_ns,wall_time_ms,wall_time,kind,object,details\r\n';
 
 export function csvField(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
-export interface CsvLogRow {
-  id: number;
-  node: number;
-  incarnation: number;
-  seq: number;
-  clusterTimeNs: number;
-  wallTimeMs: number;
-  kind: string;
-  object: string | null;
-  /** Details as JSON text. */
-  detailsJson: string;
-}
+/** A log row whose details are JSON text (store rows carry them so; API rows are re-serialised). */
+export type CsvLogRow = Omit<LogRow, 'details'> & { detailsJson: string };
 
 export function csvLogLine(r: CsvLogRow): string {
   return (
