@@ -94,6 +94,9 @@ export const logCommand: Command = {
 };
 
 async function follow(ctx: Context, filter: LogFilter, limit: number): Promise<number> {
+  // Listen for Ctrl-C before anything is printed: whoever reads our output may
+  // interrupt us the moment a row appears, and must get an orderly exit.
+  const interrupted = ctx.untilInterrupted();
   const client = await ctx.client();
   let lastId = -1;
   let live = false;
@@ -121,7 +124,7 @@ async function follow(ctx: Context, filter: LogFilter, limit: number): Promise<n
     emit(page.rows);
     live = true;
     emit(early);
-    await Promise.race([ctx.untilInterrupted(), failed]);
+    await Promise.race([interrupted, failed]);
     return 0;
   } finally {
     unsubscribe();

@@ -132,6 +132,10 @@ export const upCommand: Command = {
     if (existing) {
       throw new ControlError('conflict', `multicomputer '${ctx.state.name}' is already running (pid ${existing.pid}, ${existing.url}); stop it with mcs down`);
     }
+    // Listen for Ctrl-C before starting anything or printing the control URL (a
+    // script may interrupt as soon as it reads it): an interrupt during start-up
+    // becomes an orderly stop once the start has finished.
+    const interrupted = ctx.untilInterrupted();
     const start = await loadSupervisor(ctx.io.env);
     const mc = await controlledMulticomputer(await start(options));
     const missing = missingMethods(mc.backend);
@@ -156,7 +160,7 @@ export const upCommand: Command = {
     );
 
     const stopTicker = startStatusTicker(ctx, mc.backend);
-    const reason = await Promise.race([ctx.untilInterrupted(), stopRequested]);
+    const reason = await Promise.race([interrupted, stopRequested]);
     stopTicker();
     // A second interrupt while stopping means "now": the OS reclaims the nodes' processes and GSM.
     const force = () => {
