@@ -1,7 +1,9 @@
 // Desktop host: each node is an Electron utility process (its own OS process,
 // sandboxed from the renderer, started by the main process). The only file in
-// runtime/ that imports Electron; main/ passes it to the supervisor. The entry is
-// the bundled node-main (out/main/node-main.js, built by electron-vite).
+// runtime/ that imports Electron. The desktop app is to pass it to
+// startMulticomputer() with the bundled node-main as entry; that wiring (and the
+// node-main bundle) lands with the IPC bridge, since it cannot run where the
+// Electron binary cannot be downloaded.
 import { utilityProcess } from 'electron';
 import { lineSplitter, type NodeHost, type NodeProcess } from './host';
 
