@@ -10,7 +10,7 @@ describe('inspecting global mutexes when something hangs', () => {
     const t = await startTestMulticomputer({ nodes: 2, apps: [testApp('deadlock')] });
     try {
       const backend = createControlBackend(t.mc);
-      const waitGraph = async () => buildWaitGraph(await backend.mutexes());
+      const waitGraph = async () => buildWaitGraph(await backend.mutexes({}));
       await until('both nodes wait', () => t.mc.query.query({ kinds: ['deadlock.waiting'] }).rows.length === 2);
       let graph = await waitGraph();
       while (graph.edges.length < 2) graph = await sleep(5).then(waitGraph);
