@@ -19,10 +19,25 @@ export interface TestMulticomputer {
   stop(): Promise<void>;
 }
 
-export async function startTestMulticomputer(opts: { nodes: number; apps?: string[]; heartbeatMs?: number; dir?: string; name?: string }): Promise<TestMulticomputer> {
+export async function startTestMulticomputer(opts: {
+  nodes: number;
+  apps?: string[];
+  heartbeatMs?: number;
+  heartbeatTimeoutMs?: number;
+  dir?: string;
+  name?: string;
+}): Promise<TestMulticomputer> {
   const dir = opts.dir ?? mkdtempSync(path.join(tmpdir(), 'mcs-mc-'));
   const name = opts.name ?? `t${process.pid}-${++counter}`;
-  const mc = await startMulticomputer({ name, stateDir: dir, nodes: opts.nodes, gsmMb: 2, apps: opts.apps ?? [], heartbeatMs: opts.heartbeatMs ?? 100 });
+  const mc = await startMulticomputer({
+    name,
+    stateDir: dir,
+    nodes: opts.nodes,
+    gsmMb: 2,
+    apps: opts.apps ?? [],
+    heartbeatMs: opts.heartbeatMs ?? 100,
+    heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
+  });
   return {
     mc,
     dir,
