@@ -25,7 +25,7 @@ import type { NodeHost, NodeProcess } from '../nodes/host';
 import { encodeNodeArgs } from '../nodes/host';
 import { forceReleaseHwLock } from '../objects/hwlock';
 import { Namespace } from '../objects/namespace';
-import { MUTEX_WORD } from '../objects/mutex';
+import { MUTEX_FIELDS, MUTEX_WORD } from '../objects/mutex';
 import { EventFlags, resetEventAt, signalEventAt } from '../objects/event';
 import type { ChangeListener, GenerationRecord, Multicomputer, MulticomputerOptions, NodeState, NodeView } from './types';
 
@@ -418,16 +418,16 @@ export class Supervisor implements Multicomputer {
     for (const r of this.namespace.list()) {
       if (r.ownerNode === node || !this.gsm.isAccessible(r.dataOffset, 4)) continue;
       if (r.type === ObjectType.Mutex || r.type === ObjectType.Mailbox) {
-        const word = map.load32(r.dataOffset);
+        const word = map.load32(r.dataOffset + MUTEX_FIELDS.word);
         // The dead holder is either still recorded as owner, or (when a waiter has
         // already taken the ABANDONED lock) as the one who abandoned it.
-        const lastPid = map.load32(r.dataOffset + 12);
-        const abandonedBy = map.load32(r.dataOffset + 72);
+        const lastPid = map.load32(r.dataOffset + MUTEX_FIELDS.ownerPid);
+        const abandonedBy = map.load32(r.dataOffset + MUTEX_FIELDS.abandonedByPid);
         if (lastPid !== pid && abandonedBy !== pid) continue;
         const tid = word & MUTEX_WORD.FUTEX_TID_MASK;
         if (tid) map.mutexAbandon(r.dataOffset, tid);
         if (map.load32(r.dataOffset) & MUTEX_WORD.FUTEX_OWNER_DIED || abandonedBy === pid)
-          this.store.record('mutex.abandoned', r.id, { name: r.name, holderNode: node, holderPid: pid, waiters: map.load32(r.dataOffset + 52) });
+          this.store.record('mutex.abandoned', r.id, { name: r.name, holderNode: node, holderPid: pid, waiters: map.load32(r.dataOffset + MUTEX_FIELDS.waiterCount) });
       } else if (r.type === ObjectType.HwLock) {
         if (forceReleaseHwLock(map, r.dataOffset, pid)) this.store.record('hwlock.released', r.id, { name: r.name, holderPid: pid });
       }
@@ -574,7 +574,7 @@ export class Supervisor implements Multicomputer {
     const map = this.gsm.map;
     const tid = map.load32(r.dataOffset) & MUTEX_WORD.FUTEX_TID_MASK;
     if (!tid) throw new ClusterError('conflict', `mutex ${r.name} (${r.id}) is not held`);
-    const pid = map.load32(r.dataOffset + 12);
+    const pid = map.load32(r.dataOffset + MUTEX_FIELDS.ownerPid);
     map.mutexAbandon(r.dataOffset, tid);
     this.store.record('operator.release-mutex', r.id, { name: r.name, holderPid: pid, holderTid: tid });
   }

@@ -4,12 +4,12 @@
 // control API; this adapter is where its views become the API's data and its
 // errors become ControlErrors a user can read in one line.
 import { contribution, O, objectRecord, ObjectType } from '../gsm/layout';
-import { MUTEX_SIZE } from '../gsm/native';
 import type { EventFilter } from '../log/query';
 import type { LogRow as StoredLogRow } from '../log/store';
 import { ObjectError, type ObjectErrorCode } from '../objects/errors';
-import { EventFlags } from '../objects/event';
-import { MailboxFlags, mailboxBytes } from '../objects/mailbox';
+import { EVENT_FIELDS, EventFlags } from '../objects/event';
+import { HWLOCK_FIELDS } from '../objects/hwlock';
+import { MAILBOX_FIELDS, MAILBOX_SLOT_BYTES, MailboxFlags, mailboxBytes } from '../objects/mailbox';
 import { readMutexState } from '../objects/mutex';
 import type { ObjectRecord } from '../objects/namespace';
 import type { Multicomputer, NodeView } from '../cluster/types';
@@ -75,17 +75,7 @@ export function toControlError(e: unknown): ControlError {
 }
 
 // ---------------------------------------------------------------------------
-// Object data layouts the status tools decode (see runtime/objects/*.ts)
-
-const EVENT_SIGNALED = 0;
-const EVENT_WAITERS = 4;
-const HWLOCK_REGISTER = 0;
-const HWLOCK_LOCK = 8;
-const MAILBOX_HEAD = MUTEX_SIZE;
-const MAILBOX_TAIL = MUTEX_SIZE + 4;
-const MAILBOX_CAPACITY = MUTEX_SIZE + 8;
-const MAILBOX_DROPPED = MUTEX_SIZE + 12;
-const MAILBOX_SLOT_BYTES = mailboxBytes(1) - mailboxBytes(0);
+// Decoding helpers (object layouts come from runtime/objects/*.ts)
 
 /** Node numbers the API can carry; a mutex locked by a process that is not a node records 0xffffffff (-1). */
 const isNodeId = (n: number) => Number.isInteger(n) && n >= 0 && n <= 65535;
@@ -234,8 +224,8 @@ class MulticomputerBackend implements ControlBackend {
       name: r.name,
       ownerNode: r.ownerNode,
       mode: r.flags & EventFlags.ManualReset ? 'manual' : 'auto',
-      signaled: ok && map.load32(r.dataOffset + EVENT_SIGNALED) === 1,
-      waiterCount: ok ? map.load32(r.dataOffset + EVENT_WAITERS) : 0,
+      signaled: ok && map.load32(r.dataOffset + EVENT_FIELDS.signaled) === 1,
+      waiterCount: ok ? map.load32(r.dataOffset + EVENT_FIELDS.waiters) : 0,
     };
   }
 
@@ -248,8 +238,8 @@ class MulticomputerBackend implements ControlBackend {
           name: r.name,
           ownerNode: r.ownerNode,
           // What a program reads: the dummy value once the memory has failed.
-          value: this.gsm.map.load64(r.dataOffset + HWLOCK_REGISTER).toString(),
-          held: ok && this.gsm.map.load32(r.dataOffset + HWLOCK_LOCK) !== 0,
+          value: this.gsm.map.load64(r.dataOffset + HWLOCK_FIELDS.register).toString(),
+          held: ok && this.gsm.map.load32(r.dataOffset + HWLOCK_FIELDS.lock) !== 0,
         };
       }),
     );
@@ -264,9 +254,9 @@ class MulticomputerBackend implements ControlBackend {
           const capacity = Math.max(0, Math.floor((r.dataBytes - mailboxBytes(0)) / MAILBOX_SLOT_BYTES));
           return { ...base, queued: 0, capacity, dropped: 0 };
         }
-        const capacity = map.load32(r.dataOffset + MAILBOX_CAPACITY);
-        const queued = (map.load32(r.dataOffset + MAILBOX_HEAD) - map.load32(r.dataOffset + MAILBOX_TAIL)) >>> 0;
-        return { ...base, queued: Math.min(queued, capacity), capacity, dropped: map.load32(r.dataOffset + MAILBOX_DROPPED) };
+        const capacity = map.load32(r.dataOffset + MAILBOX_FIELDS.capacity);
+        const queued = (map.load32(r.dataOffset + MAILBOX_FIELDS.head) - map.load32(r.dataOffset + MAILBOX_FIELDS.tail)) >>> 0;
+        return { ...base, queued: Math.min(queued, capacity), capacity, dropped: map.load32(r.dataOffset + MAILBOX_FIELDS.dropped) };
       }),
     );
   }

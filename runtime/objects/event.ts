@@ -7,9 +7,9 @@ import { GlobalHandle } from './handle';
 
 export const EventFlags = { ManualReset: 1 } as const;
 export const EVENT_BYTES = 64;
-const SIGNALED = 0;
-const WAITERS = 4;
-const SIGNALS = 8;
+/** Field offsets in an event's data (status tools decode them too). */
+export const EVENT_FIELDS = { signaled: 0, waiters: 4, signals: 8 } as const;
+const { signaled: SIGNALED, waiters: WAITERS, signals: SIGNALS } = EVENT_FIELDS;
 
 export type EventWaitResult = 'SIGNALED' | 'TIMEOUT' | 'MEMORY_FAILED';
 

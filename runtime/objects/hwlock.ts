@@ -9,10 +9,9 @@ import { ObjectError } from './errors';
 import { GlobalHandle } from './handle';
 
 export const HWLOCK_BYTES = 64;
-const REGISTER = 0;
-const LOCK = 8;
-const HOLDER_NODE = 12;
-const HOLDER_PID = 16;
+/** Field offsets in a hardware lock's data (status tools decode them too). */
+export const HWLOCK_FIELDS = { register: 0, lock: 8, holderNode: 12, holderPid: 16 } as const;
+const { register: REGISTER, lock: LOCK, holderNode: HOLDER_NODE, holderPid: HOLDER_PID } = HWLOCK_FIELDS;
 
 export class HwLock extends GlobalHandle {
   private get base() {

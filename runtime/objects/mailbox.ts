@@ -12,13 +12,18 @@ import { ObjectError } from './errors';
 import { GlobalHandle } from './handle';
 
 export const MAILBOX_MESSAGE_MAX = 240;
-const SLOT_BYTES = 16 + MAILBOX_MESSAGE_MAX;
-const HEAD = MUTEX_SIZE;
-const TAIL = MUTEX_SIZE + 4;
-const CAPACITY = MUTEX_SIZE + 8;
-const DROPPED = MUTEX_SIZE + 12;
-const SEQUENCE = MUTEX_SIZE + 16;
-const SLOTS = MUTEX_SIZE + 64;
+export const MAILBOX_SLOT_BYTES = 16 + MAILBOX_MESSAGE_MAX;
+const SLOT_BYTES = MAILBOX_SLOT_BYTES;
+/** Field offsets in a mailbox's data (status tools decode them too). */
+export const MAILBOX_FIELDS = {
+  head: MUTEX_SIZE,
+  tail: MUTEX_SIZE + 4,
+  capacity: MUTEX_SIZE + 8,
+  dropped: MUTEX_SIZE + 12,
+  sequence: MUTEX_SIZE + 16,
+  slots: MUTEX_SIZE + 64,
+} as const;
+const { head: HEAD, tail: TAIL, capacity: CAPACITY, dropped: DROPPED, sequence: SEQUENCE, slots: SLOTS } = MAILBOX_FIELDS;
 const SEND_LOCK_TIMEOUT_MS = 5000;
 
 export const mailboxBytes = (capacity: number) => SLOTS + capacity * SLOT_BYTES;

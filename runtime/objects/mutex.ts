@@ -14,6 +14,28 @@ import { GlobalHandle } from './handle';
  */
 export type LockStatus = 'OK' | 'ABANDONED' | 'TIMEOUT' | 'NOT_RECOVERABLE' | 'MEMORY_FAILED';
 
+/**
+ * Field offsets in a global mutex (the layout is defined by kMutexSize's comment
+ * in gsm.cc; this is its one TypeScript copy, for status tools and fencing).
+ */
+export const MUTEX_FIELDS = {
+  word: 0,
+  state: 4,
+  ownerNode: 8,
+  ownerPid: 12,
+  ownerIncarnation: 16,
+  abandonCount: 20,
+  lockedAtTicks: 40,
+  lockCount: 48,
+  waiterCount: 52,
+  maxHoldUs: 60,
+  totalHoldTicks: 64,
+  abandonedByPid: 72,
+  abandonedByNode: 76,
+  waiterSlots: 128,
+} as const;
+const F = MUTEX_FIELDS;
+
 const FUTEX_WAITERS = 0x80000000;
 const FUTEX_OWNER_DIED = 0x40000000;
 const FUTEX_TID_MASK = 0x3fffffff;
@@ -106,16 +128,16 @@ export interface MutexState {
 
 /** Decodes the native mutex layout (see the comment above kMutexSize in gsm.cc). */
 export function readMutexState(map: import('../gsm/native').Mapping, offset: number): MutexState {
-  const buf = new Uint8Array(128 + 32 * MUTEX_WAITER_SLOTS);
+  const buf = new Uint8Array(F.waiterSlots + 32 * MUTEX_WAITER_SLOTS);
   map.read(offset, buf);
   const v = new DataView(buf.buffer);
   const now = ticks();
   const ms = (t: number) => Math.max(0, ((now - t) * NS_PER_TICK) / 1e6);
-  const word = v.getUint32(0, true);
-  const st = v.getUint32(4, true);
+  const word = v.getUint32(F.word, true);
+  const st = v.getUint32(F.state, true);
   const tid = word & FUTEX_TID_MASK;
-  const node = v.getUint32(8, true);
-  const lockedAt = Number(v.getBigUint64(40, true));
+  const node = v.getUint32(F.ownerNode, true);
+  const lockedAt = Number(v.getBigUint64(F.lockedAtTicks, true));
   let state: MutexState['state'] = 'free';
   if (st === 2) state = 'not-recoverable';
   else if (tid && st === 1) state = 'inconsistent';
@@ -124,7 +146,7 @@ export function readMutexState(map: import('../gsm/native').Mapping, offset: num
   const waiters: MutexState['waiters'] = [];
   const order: number[] = [];
   for (let i = 0; i < MUTEX_WAITER_SLOTS; i++) {
-    const at = 128 + 32 * i;
+    const at = F.waiterSlots + 32 * i;
     const wtid = v.getUint32(at, true);
     if (!wtid) continue;
     waiters.push({
@@ -139,15 +161,17 @@ export function readMutexState(map: import('../gsm/native').Mapping, offset: num
   return {
     state,
     holder: tid
-      ? { node: node === 0xffffffff ? -1 : node, pid: v.getUint32(12, true), tid, incarnation: v.getUint32(16, true), heldMs: ms(lockedAt) }
+      ? { node: node === 0xffffffff ? -1 : node, pid: v.getUint32(F.ownerPid, true), tid, incarnation: v.getUint32(F.ownerIncarnation, true), heldMs: ms(lockedAt) }
       : null,
     waiters: sorted,
-    waiterCount: v.getUint32(52, true),
-    abandonCount: v.getUint32(20, true),
-    abandonedBy: v.getUint32(72, true) ? { pid: v.getUint32(72, true), node: v.getUint32(76, true) } : null,
-    lockCount: v.getUint32(48, true),
-    maxHoldMs: v.getUint32(60, true) / 1000,
-    totalHoldMs: (Number(v.getBigUint64(64, true)) * NS_PER_TICK) / 1e6,
+    waiterCount: v.getUint32(F.waiterCount, true),
+    abandonCount: v.getUint32(F.abandonCount, true),
+    abandonedBy: v.getUint32(F.abandonedByPid, true)
+      ? { pid: v.getUint32(F.abandonedByPid, true), node: v.getUint32(F.abandonedByNode, true) }
+      : null,
+    lockCount: v.getUint32(F.lockCount, true),
+    maxHoldMs: v.getUint32(F.maxHoldUs, true) / 1000,
+    totalHoldMs: (Number(v.getBigUint64(F.totalHoldTicks, true)) * NS_PER_TICK) / 1e6,
   };
 }
 
