@@ -984,7 +984,8 @@ uint32_t ArmWait(uint8_t* mu, uint32_t seen) {
 // the owning object's generation word, checked in the same call so a handle to a
 // reclaimed mutex gets kLockStale instead of touching reused memory.
 bool GetMutex(napi_env env, napi_callback_info info, size_t want, napi_value* argv, Mapping** mOut,
-              uint8_t** muOut, ThreadRobust** hOut, bool* failedOut, bool* staleOut = nullptr) {
+              uint8_t** muOut, ThreadRobust** hOut, bool* failedOut, bool* staleOut = nullptr,
+              napi_value* selfOut = nullptr) {
   size_t argc = want + 2;
   napi_value self;
   void* data = nullptr;
@@ -1007,6 +1008,7 @@ bool GetMutex(napi_env env, napi_callback_info info, size_t want, napi_value* ar
   *muOut = m->base + off;
   *hOut = h;
   *failedOut = WordFailed(m, off, kMutexSize);
+  if (selfOut) *selfOut = self;
   if (staleOut) {
     *staleOut = false;
     if (argc >= want + 2) {
@@ -1105,13 +1107,11 @@ void StartLockWait(napi_env, AsyncLock* a) {
 
 napi_value MutexLockAsync(napi_env env, napi_callback_info info) {
   napi_value argv[4], self;
-  size_t argc = 4;
-  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
   Mapping* m;
   uint8_t* mu;
   ThreadRobust* h;
   bool failed, stale;
-  if (!GetMutex(env, info, 2, argv, &m, &mu, &h, &failed, &stale)) return nullptr;
+  if (!GetMutex(env, info, 2, argv, &m, &mu, &h, &failed, &stale, &self)) return nullptr;
   int64_t timeoutNs;
   if (!GetTimeout(env, argv[1], &timeoutNs)) return nullptr;
   napi_deferred deferred;
