@@ -74,7 +74,8 @@ describe('the console in a browser, over a real multicomputer', () => {
     await main().getByTestId('health').getByText('ok').waitFor();
     await main().getByText('4 of 4 nodes up').waitFor();
     // The charts have drawn more than one pushed sample.
-    await page.waitForFunction(() => [...document.querySelectorAll('[data-points]')].every((e) => Number(e.getAttribute('data-points')) > 1));
+    // (Page functions are strings: these tests compile for Node, without the DOM's types.)
+    await page.waitForFunction(`[...document.querySelectorAll('[data-points]')].every((e) => Number(e.getAttribute('data-points')) > 1)`);
     assert.equal(await main().locator('canvas').count(), 4);
     await shot(page, 'overview');
   });
@@ -100,10 +101,8 @@ describe('the console in a browser, over a real multicomputer', () => {
     await main().getByTestId('goto-offset').fill('0x100');
     await main().getByTestId('goto-offset').press('Enter');
     await hex.locator('[data-off="256"]').filter({ hasText: 'ff' }).or(hex.locator('[data-off="256"]').filter({ hasText: '77' })).waitFor();
-    await page.waitForFunction(
-      (want) => want.every((b, i) => document.querySelector(`[data-off="${256 + i}"]`)?.textContent === b),
-      [...written].map((b) => b.toString(16).padStart(2, '0')),
-    );
+    const want = JSON.stringify([...written].map((b) => b.toString(16).padStart(2, '0')));
+    await page.waitForFunction(`${want}.every((b, i) => document.querySelector('[data-off="' + (256 + i) + '"]')?.textContent === b)`);
     await hex.getByText('written by the test!').waitFor().catch(() => {}); // ASCII column splits at 16 bytes
     assert.match(await hex.innerText(), /written by the/);
     assert.match(await main().getByTestId('selection').innerText(), /selected 0x100/);
@@ -248,7 +247,7 @@ describe('the console in a browser, over a real multicomputer', () => {
     await page.setViewportSize({ width: 1024, height: 640 });
     for (const [view, name] of [['Overview', 'overview'], ['Mutexes', 'mutexes'], ['Event log', 'log'], ['Sections', 'sections']] as const) {
       await go(view);
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth || document.documentElement.scrollHeight > window.innerHeight);
+      const overflow = await page.evaluate(`document.documentElement.scrollWidth > window.innerWidth || document.documentElement.scrollHeight > window.innerHeight`);
       assert.equal(overflow, false, `${view} fits 1024×640`);
       await page.waitForTimeout(300);
       await shot(page, `${name}-dark-1024x640`);

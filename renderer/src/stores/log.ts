@@ -5,7 +5,7 @@
 // the rendering. `version` tells the view the array changed.
 import { defineStore } from 'pinia';
 import { computed, markRaw, ref, shallowRef } from 'vue';
-import { MAX_LOG_LIMIT, type LogFilter, type LogRow, type Unsubscribe } from '../../../runtime/control/api';
+import { MAX_LOG_LIMIT, logCursorOf, type LogFilter, type LogRow, type Unsubscribe } from '../../../runtime/control/api';
 import { matchesLogFilter } from '../../../runtime/control/api/log-filter';
 import { LOG_CSV_HEADER, csvLogLine } from '../../../runtime/control/api/log-csv';
 import { connect } from '../api/connect';
@@ -164,7 +164,7 @@ export const useLogStore = defineStore('log', () => {
 
   /** Rows around one event, whatever the filter: what happened just before and after it. */
   async function context(row: LogRow, each = 10): Promise<LogRow[]> {
-    const cursor = logCursor(row.id);
+    const cursor = logCursorOf(row.id);
     const [before, after] = await Promise.all([
       api().log({ filter: {}, before: cursor, limit: each }),
       api().log({ filter: {}, after: cursor, limit: each }),
@@ -218,8 +218,3 @@ export const useLogStore = defineStore('log', () => {
     _appendTail: (batch: LogRow[]) => appendTail(batch, epoch),
   };
 });
-
-/** The cursor naming a row's position; runtime/log/query.ts `cursorOf` makes the same (test/renderer checks). */
-export function logCursor(id: number): string {
-  return `e${id.toString(36)}`;
-}
