@@ -74,8 +74,11 @@ describe('the console in a browser, over a real multicomputer', () => {
     await main().getByTestId('health').getByText('ok').waitFor();
     await main().getByText('4 of 4 nodes up').waitFor();
     // The charts have drawn more than one pushed sample.
-    // (Page functions are strings: these tests compile for Node, without the DOM's types.)
-    await page.waitForFunction(`[...document.querySelectorAll('[data-points]')].every((e) => Number(e.getAttribute('data-points')) > 1)`);
+    // Page expressions are strings (these tests compile for Node, without the DOM's
+    // types), polled from here: waitForFunction's in-page polling would need eval, which the CSP refuses.
+    await eventually('every chart has drawn more than one sample', () =>
+      page.evaluate(`[...document.querySelectorAll('[data-points]')].every((e) => Number(e.getAttribute('data-points')) > 1)`),
+    );
     assert.equal(await main().locator('canvas').count(), 4);
     await shot(page, 'overview');
   });
@@ -102,7 +105,9 @@ describe('the console in a browser, over a real multicomputer', () => {
     await main().getByTestId('goto-offset').press('Enter');
     await hex.locator('[data-off="256"]').filter({ hasText: 'ff' }).or(hex.locator('[data-off="256"]').filter({ hasText: '77' })).waitFor();
     const want = JSON.stringify([...written].map((b) => b.toString(16).padStart(2, '0')));
-    await page.waitForFunction(`${want}.every((b, i) => document.querySelector('[data-off="' + (256 + i) + '"]')?.textContent === b)`);
+    await eventually('the written bytes are shown', () =>
+      page.evaluate(`${want}.every((b, i) => document.querySelector('[data-off="' + (256 + i) + '"]')?.textContent === b)`),
+    );
     await hex.getByText('written by the test!').waitFor().catch(() => {}); // ASCII column splits at 16 bytes
     assert.match(await hex.innerText(), /written by the/);
     assert.match(await main().getByTestId('selection').innerText(), /selected 0x100/);
