@@ -147,6 +147,16 @@ describe('console renderer in Chromium (headless mode, fixture backend)', () => 
     await page.close();
   });
 
+  test('without a token the page says how to sign in, and the API refuses it', async () => {
+    const page = await browser.context.newPage();
+    problems = watchProblems(page);
+    await page.goto(`${harness.server.url}/#/overview`);
+    await page.getByTestId('signin-needed').waitFor();
+    assert.match(await page.getByTestId('connection').innerText(), /refused the token/);
+    assert.ok(problems.every((p) => /401/.test(p)), `only refusals: ${problems.join('; ')}`);
+    await page.close();
+  });
+
   test('with the desktop bridge present (window.mcs), shows the desktop mode and the shell versions', async () => {
     // Stands in for main/preload.ts, which cannot run without the Electron binary.
     const fakeBridge = `Object.defineProperty(window, 'mcs', { value: Object.freeze({

@@ -38,6 +38,7 @@ export const useClusterStore = defineStore('cluster', () => {
   const nodes = shallowRef<NodeInfo[]>([]);
   const connected = ref(false);
   const error = ref<string | null>(null);
+  const unauthorized = ref(false);
   /** Bumped on every push: object views refetch their own list when it moves. */
   const tick = ref(0);
   const history = shallowRef<StatusSample[]>([]);
@@ -76,6 +77,7 @@ export const useClusterStore = defineStore('cluster', () => {
       onError: (e: ControlError) => {
         connected.value = false;
         error.value = e.message;
+        unauthorized.value = e.code === 'unauthorized';
         unsubscribe = null;
         // A dropped connection (server restarted, laptop slept) is retried; a refused token is not.
         if (e.code !== 'unauthorized') setTimeout(start, 2000);
@@ -108,6 +110,6 @@ export const useClusterStore = defineStore('cluster', () => {
   const nodeById = computed(() => new Map(nodes.value.map((n) => [n.id, n])));
 
   return {
-    status, nodes, connected, error, tick, history, lastPushAtMs, health, nodeById, failureTimes, recoveryTimes, apply, start, stop,
+    status, nodes, connected, error, unauthorized, tick, history, lastPushAtMs, health, nodeById, failureTimes, recoveryTimes, apply, start, stop,
   };
 });
