@@ -1254,10 +1254,9 @@ int Unlock(ThreadRobust* h, Mapping* m, uint8_t* mu, bool failed) {
   if (i >= 0) RobustDequeueAt(h, (size_t)i);
   uint32_t old = __atomic_exchange_n(Word(mu), 0u, __ATOMIC_ACQ_REL);
   SetPending(h, nullptr);
-  // The owner is cleared only after the release (a kill before it must still name
-  // this holder to the next locker), and only if no new owner has written its own.
-  uint64_t mine = Pair(m->node, Pid());
-  __atomic_compare_exchange_n(U64At(mu, 8), &mine, Pair(0xffffffffu, 0), false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+  // The owner fields are not cleared: they mean something only while the word
+  // names a thread, and a kill between clearing them and the release would make
+  // the next locker blame nobody.
   if (notRecoverable) FutexWake(Word(mu), 2147483647);
   else if (old & FUTEX_WAITERS) FutexWake(Word(mu), 1);
   return notRecoverable ? kUnlockMadeNotRecoverable : kUnlockOk;
