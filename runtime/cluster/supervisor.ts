@@ -31,6 +31,7 @@ import type { ChangeListener, GenerationRecord, Multicomputer, MulticomputerOpti
 
 export const DEFAULT_HEARTBEAT_MS = 100;
 const DRAIN_EVERY_MS = 10;
+const SWEEP_EVERY_MS = 1000;
 const SUPERVISOR_BEAT_MS = 50;
 const START_TIMEOUT_MS = 30_000;
 const KILL_WAIT_MS = 5000;
@@ -186,6 +187,7 @@ export class Supervisor implements Multicomputer {
     this.beatSupervisor();
     this.timers.push(setInterval(() => this.beatSupervisor(), SUPERVISOR_BEAT_MS));
     this.timers.push(setInterval(() => this.drainRings(), DRAIN_EVERY_MS));
+    this.timers.push(setInterval(() => void this.sweepReleased(), SWEEP_EVERY_MS));
     this.timers.push(setInterval(() => this.detectFailures(), Math.max(1, Math.floor(this.heartbeatPeriodMs / 4))));
     this.publish([], 'start');
     await Promise.all(Array.from({ length: this.opts.nodes }, (_, id) => this.startNode(id)));
@@ -442,6 +444,16 @@ export class Supervisor implements Multicomputer {
       } else if (r.type === ObjectType.HwLock) {
         if (forceReleaseHwLock(map, r.dataOffset, pid)) this.store.record('hwlock.released', r.id, { name: r.name, holderPid: pid });
       }
+    }
+  }
+
+  /** Frees deleted or orphaned mutexes whose holder has let go since (see Namespace.sweep). */
+  private async sweepReleased() {
+    if (this.stopped) return;
+    try {
+      for (const r of await this.namespace.sweep()) this.store.record('object.reclaimed', r.id, { name: r.name, owner: r.ownerNode, reason: 'released' });
+    } catch {
+      // The namespace lock was busy or GSM is closing: the next sweep will do.
     }
   }
 
