@@ -30,6 +30,7 @@ import { LockCode, threadId } from '../gsm/native';
 import { ContributionHeap } from './allocator';
 import { crashPoint } from './crash-points';
 import { ObjectError } from './errors';
+import { threadExists } from './mutex';
 import { formatId, looksLikeId, parseId, validateName, type ObjectId } from './ids';
 
 /** Flags bits shared by every object type (low 16 bits are type-specific). */
@@ -468,6 +469,20 @@ export class Namespace {
   resetContribution(node: number, reinit: () => void): Promise<ObjectRecord[]> {
     return this.withLock(() => {
       const freed = this.list().filter((r) => r.ownerNode === node);
+      // A mutex in the failed contribution that a live thread elsewhere still
+      // holds is linked into that thread's robust list: re-initialising its block
+      // would cut the kernel's walk at the holder's death. Its unlock (which sees
+      // MEMORY_FAILED) releases the word; until then the memory cannot be reused.
+      for (const r of freed) {
+        if (r.type !== ObjectType.Mutex && r.type !== ObjectType.Mailbox) continue;
+        const tid = this.map.loadRaw32(r.dataOffset) & 0x3fffffff;
+        if (tid && threadExists(tid))
+          throw new ObjectError(
+            'unavailable',
+            `node ${node}'s old contribution still houses mutex ${r.name || r.id}, held by live thread ${tid}; ` +
+              'it can be reused once that thread unlocks it',
+          );
+      }
       for (const r of freed) {
         this.freeSlot(r.slot);
         this.indexRemove(r.slot);
