@@ -71,7 +71,7 @@ const WAIT_ROWS = `
 const suite: Suite = async (report) => {
   ensureRendererBuilt();
   const dir = mkdtempSync(path.join(tmpdir(), 'mcs-bench-console-'));
-  const mc = await startMulticomputer({ name: `bench-console-${process.pid}`, stateDir: dir, nodes: 3, gsmMb: 2, apps: [], heartbeatMs: 100 });
+  const mc = await startMulticomputer({ name: `bench-console-${process.pid}`, stateDir: dir, nodes: 3, gsmMb: 2, apps: [], heartbeatMs: 200 });
   const server = await startControlServer(createControlBackend(mc), { stateDir: path.join(dir, 'control'), staticDir: rendererOut });
   const browser = await launchChromium({ width: 1280, height: 800 });
   try {
@@ -189,6 +189,7 @@ const suite: Suite = async (report) => {
     const kills: number[] = [];
     for (let i = 0; i < 5; i++) {
       const node = i % 3;
+      for (let waited = 0; mc.nodes().find((n) => n.id === node)?.state !== 'up' && waited < 30_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
       await page.getByRole('table', { name: 'Nodes' }).getByRole('row').nth(node + 1).locator('[data-state="up"]').waitFor();
       const seen = page.evaluate(`new Promise((resolve) => {
         const row = () => document.querySelectorAll('.body [role="row"]')[${node}];
