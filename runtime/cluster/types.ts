@@ -101,6 +101,8 @@ export interface Multicomputer {
 
   /** Sets whether failed nodes come back by themselves. */
   setRestartPolicy(mode: RestartMode): void;
+  /** The failure detector's view of itself: how late its last check was, its health multiplier, checks and stalls seen. */
+  detectorHealth(): { detectorLagMs: number; localHealth: number; checks: number; stalls: number };
 
   /** Called (coalesced) whenever node or membership state changes. */
   onChange(listener: ChangeListener): () => void;
