@@ -99,6 +99,10 @@ export const ClusterStatus = z.object({
   gsm: GsmStatus,
   objects: ObjectCounts,
   logRows: count(),
+  /** Whether failed nodes come back by themselves: on-failure (backoff, gives up on a crash loop) or never. */
+  restartPolicy: z.enum(['never', 'on-failure']),
+  /** How late the failure detector's last check was: a paused or starved observer. */
+  detectorLagMs: ms(),
 });
 export type ClusterStatus = z.infer<typeof ClusterStatus>;
 
@@ -118,6 +122,20 @@ export const NodeInfo = z.object({
   gsmUsedBytes: count(),
   contributionFailed: z.boolean(),
   apps: z.array(z.string()),
+  /**
+   * The failure detector's suspicion of a running node: phi (0 when it beats on
+   * time, failed at 8), null when it is not watched (starting, failed, left).
+   */
+  suspicion: z.number().min(0).nullable(),
+  /** Evidence: the heartbeat interval learned for this node. */
+  expectedIntervalMs: ms().nullable(),
+  /** Evidence: the silence after which it would be failed now (longer for irregular beats or a starved observer). */
+  deadlineMs: ms().nullable(),
+  /** Evidence: how late the detector's own last check was. */
+  detectorLagMs: ms(),
+  /** Restarts the restart policy made of this node slot, and whether it gave up on it (a crash loop). */
+  restarts: count(),
+  restartGaveUp: z.boolean(),
 });
 export type NodeInfo = z.infer<typeof NodeInfo>;
 
@@ -342,6 +360,9 @@ const FailMemoryParams = z
   }) as unknown as z.ZodType<FailMemoryParams, FailMemoryParams>;
 
 const TriggerRecoveryParams = z.strictObject({ component: z.string().min(1).max(64).optional() });
+export const RestartPolicyName = z.enum(['never', 'on-failure'], { error: 'expected a restart policy: never or on-failure' });
+const RestartPolicyParams = z.strictObject({ policy: RestartPolicyName });
+export const RestartPolicyResult = z.object({ policy: RestartPolicyName });
 
 // ---------------------------------------------------------------------------
 // The method table
@@ -388,6 +409,7 @@ export const methods = {
   resetEvent: method(TargetParams, EventObjectInfo, true, 'reset a global event'),
   triggerRecovery: method(TriggerRecoveryParams, TriggerRecoveryResult, true, 'start recovery of one component, or all'),
   shutdown: method(NoParams, ShutdownResult, true, 'stop the multicomputer and its supervisor'),
+  setRestartPolicy: method(RestartPolicyParams, RestartPolicyResult, false, 'whether failed nodes come back by themselves (never, on-failure)'),
 } as const;
 
 export type Methods = typeof methods;

@@ -156,6 +156,8 @@ class MulticomputerBackend implements ControlBackend {
       },
       objects,
       logRows: this.mc.store.count(),
+      restartPolicy: this.mc.restartPolicy,
+      detectorLagMs: Math.max(0, this.mc.detectorHealth().detectorLagMs),
     };
   }
 
@@ -357,6 +359,13 @@ class MulticomputerBackend implements ControlBackend {
     });
   }
 
+  setRestartPolicy(p: Params<'setRestartPolicy'>): Result<'setRestartPolicy'> {
+    return this.guard(() => {
+      this.mc.setRestartPolicy(p.policy);
+      return { policy: this.mc.restartPolicy };
+    });
+  }
+
   async addNode(): Promise<Result<'addNode'>> {
     return this.guardAsync(async () => ({ node: await this.mc.addNode() }));
   }
@@ -452,6 +461,12 @@ function nodeInfo(n: NodeView): NodeInfo {
     gsmUsedBytes: n.gsmUsedBytes,
     contributionFailed: n.contributionFailed,
     apps: [...n.apps],
+    suspicion: n.suspicion,
+    expectedIntervalMs: n.expectedIntervalMs,
+    deadlineMs: n.deadlineMs,
+    detectorLagMs: Math.max(0, n.detectorLagMs),
+    restarts: n.restarts,
+    restartGaveUp: n.restartGaveUp,
   };
 }
 
