@@ -36,6 +36,8 @@ export interface ComponentSpace {
   /** Nodes whose instance of the component is live (joined, current incarnation, in the membership). */
   members(rec: ComponentRecord): number[];
   clusterGeneration(): number;
+  /** Paper §7.2: is this region's memory still accessible? */
+  accessible(r: Region): boolean;
   /** Paper §7.2: memory failures since power-on. */
   memoryFailures(): number;
   createArea(name: string, bytes: number): Promise<Area>;
@@ -73,6 +75,7 @@ export function globalSpace(ctx: AppContext): ComponentSpace {
     register: (name, bytes) => registerComponent(gsm.map, gsm.layout, name, bytes),
     members: (rec) => liveInstances(rec, gsm.map, gsm.layout),
     clusterGeneration: () => gsm.map.load32(H.generation),
+    accessible: (r) => gsm.isAccessible(r.offset, r.bytes),
     memoryFailures: () => gsm.memoryFailures(),
     createArea: async (name, bytes) => sectionArea(gsm, await ctx.objects.createSection(name, bytes)),
     openArea: async (id) => sectionArea(gsm, await ctx.objects.openSection(id)),
@@ -111,6 +114,7 @@ export function localSpace(opts: { node: number; bytes: number; log?: AppContext
     },
     members: (rec) => (rec.inst(opts.node, I.state) === InstanceState.Joined ? [opts.node] : []),
     clusterGeneration: () => 0,
+    accessible: () => true,
     memoryFailures: () => 0,
     createArea: async (name, bytes) => {
       const offset = Math.ceil(next / 64) * 64;
