@@ -181,6 +181,8 @@ export class CacheComponent extends McsComponent implements FileCache {
       const keep = await this.consistent(
         async (tx) => {
           await tx.lock(this.chains[bucket]!);
+          // Dropped by a recovery meanwhile (a copy was already cached): its memory may be reused.
+          if (this.entries.get(rel) !== entry) return false;
           let duplicate = false;
           let linked = false;
           await this.walk(tx, bucket, (at, h, keyMatches, prev) => {
@@ -361,7 +363,8 @@ export class CacheComponent extends McsComponent implements FileCache {
       if (await this.evict(victim)) {
         this.drop(victim);
         this.counters.evictions++;
-      } else {
+      } else if (this.entries.get(victim.rel) === victim) {
+        // Referenced by another node right now: the next oldest goes first.
         this.entries.delete(victim.rel);
         this.entries.set(victim.rel, victim);
       }
@@ -392,6 +395,7 @@ export class CacheComponent extends McsComponent implements FileCache {
       return await this.consistent(
         async (tx) => {
           await tx.lock(this.chains[e.bucket]!);
+          if (this.entries.get(e.rel) !== e) return false;
           const refs = tx.read(this.mine!, e.rel + ENTRY.refs, new Uint8Array(4 * MAX_NODES));
           const v = new DataView(refs.buffer);
           for (const n of this.members) if (v.getUint32(4 * n, true) !== 0) return false;

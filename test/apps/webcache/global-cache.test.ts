@@ -36,7 +36,10 @@ async function consistentCache(t: TestMulticomputer, members: number): Promise<C
     last = checkCacheConsistency(t.mc.gsm, t.mc.namespace, { verify: (key, _s, bytes) => isSyntheticContent(key, bytes) });
     return !last.recovering && last.problems.length === 0;
   }, 20_000).catch((err) => {
-    throw new Error(`${(err as Error).message}; last check: ${JSON.stringify(last)}`);
+    const recent = [...t.mc.query.iterate({ kinds: ['recovery.start', 'recovery.end', 'recovery.error', 'cacheload.error', 'node.stderr', 'app.error'] })]
+      .slice(-15)
+      .map((r) => `${r.node}/${r.incarnation} ${r.kind} ${r.details}`);
+    throw new Error(`${(err as Error).message}; last check: ${JSON.stringify(last)}; view: ${JSON.stringify(view(t))}\n${recent.join('\n')}`);
   });
   return last!;
 }
@@ -64,6 +67,12 @@ describe('the global Web cache (McsWebCache, paper §4.1–4.2) under node failu
     t = await startTestMulticomputer({ nodes: 3, apps: [testApp('cache-load')], heartbeatTimeoutMs: 1500 });
   });
   after(async () => {
+    const causes = new Map<string, number>();
+    for (const r of t.mc.query.iterate({ kinds: ['recovery.end'] })) {
+      const c = (JSON.parse(r.details) as { cause: string }).cause.replace(/\d+/g, 'N');
+      causes.set(c, (causes.get(c) ?? 0) + 1);
+    }
+    console.log('recovery causes', causes);
     await t?.stop();
   });
 
