@@ -383,8 +383,13 @@ export abstract class McsComponent {
       throw new Restart();
     }
     await this.waitFor(R, 'quiesce', () => live.filter((n) => rec.inst(n, I.quiesced) < R), live);
+    // Sticky master; a new one (the lowest live member whose memory can still
+    // house the area) only when it is gone or its contribution failed.
     const current = rec.u32(C.master) - 1;
-    if (!live.includes(current)) this.space.mem.cas32(rec.base + C.master, current + 1, Math.min(...live) + 1);
+    if (!live.includes(current) || !this.space.canHouse(current)) {
+      const able = live.filter((n) => this.space.canHouse(n));
+      this.space.mem.cas32(rec.base + C.master, current + 1, Math.min(...(able.length ? able : live)) + 1);
+    }
     const master = rec.u32(C.master) - 1;
     let fresh = false;
     if (master === me) {

@@ -4,7 +4,7 @@
 // membership); `localSpace` is the same verbs over process-local resources, so
 // a component runs unchanged over either (paper §4.4, Figure 7's "local" bar).
 import type { Gsm } from '../gsm/gsm';
-import { H, O, objectRecord } from '../gsm/layout';
+import { H, O, contribution, objectRecord } from '../gsm/layout';
 import type { AppContext } from '../nodes/app-context';
 import type { Section } from '../objects/section';
 import { ComponentRecord, liveInstances, registerComponent, I, InstanceState } from './component-record';
@@ -38,6 +38,8 @@ export interface ComponentSpace {
   clusterGeneration(): number;
   /** Paper §7.2: is this region's memory still accessible? */
   accessible(r: Region): boolean;
+  /** Can `node` still house shared state (its contribution is not failed memory)? */
+  canHouse(node: number): boolean;
   /** Paper §7.2: memory failures since power-on. */
   memoryFailures(): number;
   createArea(name: string, bytes: number): Promise<Area>;
@@ -76,6 +78,7 @@ export function globalSpace(ctx: AppContext): ComponentSpace {
     members: (rec) => liveInstances(rec, gsm.map, gsm.layout),
     clusterGeneration: () => gsm.map.load32(H.generation),
     accessible: (r) => gsm.isAccessible(r.offset, r.bytes),
+    canHouse: (n) => gsm.isAccessible(contribution(gsm.layout, n), gsm.layout.contributionBytes),
     memoryFailures: () => gsm.memoryFailures(),
     createArea: async (name, bytes) => sectionArea(gsm, await ctx.objects.createSection(name, bytes)),
     openArea: async (id) => sectionArea(gsm, await ctx.objects.openSection(id)),
@@ -115,6 +118,7 @@ export function localSpace(opts: { node: number; bytes: number; log?: AppContext
     members: (rec) => (rec.inst(opts.node, I.state) === InstanceState.Joined ? [opts.node] : []),
     clusterGeneration: () => 0,
     accessible: () => true,
+    canHouse: () => true,
     memoryFailures: () => 0,
     createArea: async (name, bytes) => {
       const offset = Math.ceil(next / 64) * 64;

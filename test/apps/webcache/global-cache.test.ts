@@ -138,5 +138,13 @@ describe('the global Web cache (McsWebCache, paper §4.1–4.2) under node failu
     await consistentCache(t, 3);
     await servingAgain(t);
     noCorruptByte(t);
+    // The master's memory fails too: mastership moves to a node that can still house the table.
+    const master = view(t)!.master!;
+    await t.mc.failMemory({ node: master });
+    await sleep(300);
+    await consistentCache(t, 3);
+    assert.ok(![master, victim].includes(view(t)!.master!), 'the master moved to the node whose memory is whole');
+    await servingAgain(t);
+    noCorruptByte(t);
   });
 });
