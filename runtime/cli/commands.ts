@@ -154,9 +154,12 @@ export function renderComponents(components: readonly ComponentInfo[]): string {
         { header: 'NAME', value: (c) => c.name },
         { header: 'MEMBERS', value: (c) => formatNodeSet(c.members) },
         { header: 'MASTER', align: right, value: (c) => (c.master === null ? '-' : String(c.master)) },
+        { header: 'MASTER AREA', value: (c) => c.masterArea ?? '-' },
         { header: 'RECOVERY GEN', align: right, value: (c) => String(c.recoveryGeneration) },
-        { header: 'RECOVERING', value: (c) => (c.recovering ? 'yes' : 'no') },
+        { header: 'STATE', value: (c) => c.recoveryState },
+        { header: 'RECOVERIES', align: right, value: (c) => String(c.recoveries) },
         { header: 'LAST RECOVERY', align: right, value: (c) => formatDuration(c.lastRecoveryMs) },
+        { header: 'CAUSE', value: (c) => c.cause || '-' },
       ])
     : 'no components\n';
 }

@@ -192,13 +192,29 @@ export const MailboxInfo = z.object({
 });
 export type MailboxInfo = z.infer<typeof MailboxInfo>;
 
+export const RecoveryState = z.enum(['ready', 'recovering', 'unrecoverable']);
+export type RecoveryState = z.infer<typeof RecoveryState>;
+
 export const ComponentInfo = z.object({
   name: z.string(),
+  /** Nodes whose instance is joined in their current incarnation (paper §3.5: component membership). */
   members: z.array(NodeId),
   master: NodeId.nullable(),
+  /** The master shared area: a section in the master's contribution. */
+  masterArea: ObjectId.nullable(),
+  /** Requested recovery generation; `completedGeneration` lags it while a recovery runs. */
   recoveryGeneration: count(),
+  completedGeneration: count(),
   recovering: z.boolean(),
+  recoveryState: RecoveryState,
+  /** Why the latest recovery was requested. */
+  cause: z.string(),
+  recoveries: count(),
+  /** Duration of each recent recovery (request to every member rebuilt), oldest first. */
+  recoveryDurations: z.array(z.object({ generation: count(), ms: ms() })),
   lastRecoveryMs: ms().nullable(),
+  /** Workers currently locking out recovery, over all members. */
+  lockouts: count(),
 });
 export type ComponentInfo = z.infer<typeof ComponentInfo>;
 

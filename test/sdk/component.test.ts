@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { TALLY } from '../../runtime/apps/tally';
+import { ComponentInfo } from '../../runtime/control/api';
+import { createControlBackend } from '../../runtime/control/backend';
 import { LockCode } from '../../runtime/gsm/native';
 import { findComponent, viewComponent } from '../../runtime/sdk/component-record';
 import { startTestMulticomputer, until, type TestMulticomputer } from '../helpers/multicomputer';
@@ -46,6 +48,27 @@ describe('McsComponent: a recoverable component across node failures (the tally 
     const s = snapshot(t);
     assert.deepEqual(s.view.members, [0, 1, 2]);
     assert.equal(s.areaOwner, s.view.master, 'the master area is allocated in the master contribution');
+    assert.equal(s.total, s.counts.reduce((a, b) => a + b, 0));
+  });
+
+  it('the control API shows the component (members, master, master area, recovery generation and durations) and triggerRecovery runs a recovery on every member', async () => {
+    const backend = createControlBackend(t.mc);
+    const [info] = (await backend.components()) as ComponentInfo[];
+    ComponentInfo.parse(info);
+    assert.equal(info.name, 'tally');
+    assert.deepEqual(info.members, [0, 1, 2]);
+    assert.equal(info.recoveryState, 'ready');
+    assert.equal(t.mc.namespace.resolve(info.masterArea!).ownerNode, info.master);
+    assert.ok(info.recoveryDurations.length >= 1 && info.lastRecoveryMs !== null);
+    assert.deepEqual(await backend.triggerRecovery({ component: 'tally' }), { components: ['tally'] });
+    await until('the operator recovery completed', () => {
+      const [now] = backend.components() as ComponentInfo[];
+      return now.completedGeneration > info.recoveryGeneration && now.recoveryState === 'ready';
+    });
+    const ends = () => [...t.mc.query.iterate({ kinds: ['recovery.end'] })].filter((r) => JSON.parse(r.details).cause === 'operator');
+    await until('every member logged the operator recovery', () => new Set(ends().map((r) => r.node)).size === 3);
+    await assert.rejects(async () => backend.triggerRecovery({ component: 'nope' }), /no recoverable component named "nope"/);
+    const s = snapshot(t);
     assert.equal(s.total, s.counts.reduce((a, b) => a + b, 0));
   });
 
