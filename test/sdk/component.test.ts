@@ -53,7 +53,7 @@ describe('McsComponent: a recoverable component across node failures (the tally 
 
   it('the control API shows the component (members, master, master area, recovery generation and durations) and triggerRecovery runs a recovery on every member', async () => {
     const backend = createControlBackend(t.mc);
-    const [info] = (await backend.components()) as ComponentInfo[];
+    const [info] = (await backend.components({})) as ComponentInfo[];
     ComponentInfo.parse(info);
     assert.equal(info.name, 'tally');
     assert.deepEqual(info.members, [0, 1, 2]);
@@ -62,7 +62,7 @@ describe('McsComponent: a recoverable component across node failures (the tally 
     assert.ok(info.recoveryDurations.length >= 1 && info.lastRecoveryMs !== null);
     assert.deepEqual(await backend.triggerRecovery({ component: 'tally' }), { components: ['tally'] });
     await until('the operator recovery completed', () => {
-      const [now] = backend.components() as ComponentInfo[];
+      const [now] = backend.components({}) as ComponentInfo[];
       return now.completedGeneration > info.recoveryGeneration && now.recoveryState === 'ready';
     });
     const ends = () => [...t.mc.query.iterate({ kinds: ['recovery.end'] })].filter((r) => JSON.parse(r.details).cause === 'operator');
