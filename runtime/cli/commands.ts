@@ -50,6 +50,11 @@ export function renderStatus(s: ClusterStatus, nodes?: readonly NodeInfo[], now 
 
 const right = 'right' as const;
 
+/** name:tid for each thread; an exited one is marked, so a thread that died is still seen. */
+function formatThreads(threads: NodeInfo['threads']): string {
+  return threads.length ? threads.map((t) => `${t.name}:${t.tid}${t.state === 'exited' ? '(exited)' : ''}`).join(' ') : '-';
+}
+
 export function renderNodes(nodes: readonly NodeInfo[]): string {
   const cols: Column<NodeInfo>[] = [
     { header: 'NODE', align: right, value: (n) => String(n.id) },
@@ -61,6 +66,7 @@ export function renderNodes(nodes: readonly NodeInfo[]): string {
     { header: 'GSM HOUSED', align: right, value: (n) => formatBytes(n.gsmHousedBytes) + (n.contributionFailed ? ' (failed)' : '') },
     { header: 'GSM USED', align: right, value: (n) => formatBytes(n.gsmUsedBytes) },
     { header: 'APPS', value: (n) => (n.apps.length ? n.apps.join(',') : '-') },
+    { header: 'THREADS', value: (n) => formatThreads(n.threads) },
   ];
   return nodes.length ? table(nodes, cols) : 'no nodes\n';
 }
@@ -200,7 +206,7 @@ const statusCommands: Command[] = [
       await (ctx.json ? ctx.printJson(status) : ctx.write(renderStatus(status, nodes)));
     },
   },
-  listCommand('nodes', 'nodes', 'every node: state, pid, incarnation, heartbeat age, GSM housed and used', renderNodes),
+  listCommand('nodes', 'nodes', 'every node: state, pid, incarnation, heartbeat age, GSM housed and used, threads', renderNodes),
   listCommand('generations', 'generations', 'membership history: generation, members, cause', renderGenerations),
   listCommand('sections', 'sections', 'global sections: owner, size, who has them open, accessible', renderSections),
   {

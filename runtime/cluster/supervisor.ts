@@ -23,6 +23,7 @@ import { EventRingReader, type RingEvent } from '../log/ring';
 import { EventStore } from '../log/store';
 import type { NodeHost, NodeProcess } from '../nodes/host';
 import { encodeNodeArgs } from '../nodes/host';
+import { readThreads } from '../nodes/threads';
 import { forceReleaseHwLock } from '../objects/hwlock';
 import { Namespace } from '../objects/namespace';
 import { MUTEX_FIELDS, MUTEX_WORD, readMutexState, releaseDeadThreads } from '../objects/mutex';
@@ -500,6 +501,7 @@ export class Supervisor implements Multicomputer {
           gsmUsedBytes: map.load64n(rec + N.usedBytes),
           contributionFailed: !this.gsm.isAccessible(contribution(layout, s.id), layout.contributionBytes),
           apps: s.apps,
+          threads: running ? readThreads(this.gsm, s.id) : [],
         };
       });
   }

@@ -5,6 +5,7 @@ import type { Gsm } from '../gsm/gsm';
 import type { EventQuery } from '../log/query';
 import type { EventStore } from '../log/store';
 import type { Namespace } from '../objects/namespace';
+import type { ThreadView } from '../nodes/threads';
 
 export type NodeState = 'starting' | 'up' | 'suspect' | 'stopped' | 'failed' | 'left';
 
@@ -20,6 +21,8 @@ export interface NodeView {
   gsmUsedBytes: number;
   contributionFailed: boolean;
   apps: string[];
+  /** Its threads, read from its thread table in GSM (running nodes only). */
+  threads?: ThreadView[];
 }
 
 export interface GenerationRecord {

@@ -105,6 +105,17 @@ export type ClusterStatus = z.infer<typeof ClusterStatus>;
 export const NodeState = z.enum(['starting', 'up', 'suspect', 'stopped', 'failed', 'left']);
 export type NodeState = z.infer<typeof NodeState>;
 
+export const ThreadInfo = z.object({
+  name: z.string(),
+  /** Kernel thread id: what a held mutex's owner field and the debugger name. */
+  tid: count(),
+  kind: z.enum(['main', 'worker']),
+  state: z.enum(['running', 'exited']),
+  startedAtMs: epochMs(),
+  endedAtMs: epochMs().nullable(),
+});
+export type ThreadInfo = z.infer<typeof ThreadInfo>;
+
 export const NodeInfo = z.object({
   id: NodeId,
   state: NodeState,
@@ -118,6 +129,8 @@ export const NodeInfo = z.object({
   gsmUsedBytes: count(),
   contributionFailed: z.boolean(),
   apps: z.array(z.string()),
+  /** The node's threads (main and named workers) from its thread table in GSM. */
+  threads: z.array(ThreadInfo),
 });
 export type NodeInfo = z.infer<typeof NodeInfo>;
 

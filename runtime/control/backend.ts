@@ -482,6 +482,7 @@ function nodeInfo(n: NodeView): NodeInfo {
     gsmUsedBytes: n.gsmUsedBytes,
     contributionFailed: n.contributionFailed,
     apps: [...n.apps],
+    threads: (n.threads ?? []).map((t) => ({ ...t })),
   };
 }
 

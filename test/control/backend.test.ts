@@ -250,8 +250,9 @@ describe('control backend: status tools', () => {
       gsmUsedBytes: 1000,
       contributionFailed: true,
       apps: [],
+      threads: [],
     });
-    assert.deepEqual(nodes[2], { ...view(2) });
+    assert.deepEqual(nodes[2], { ...view(2), threads: [] });
     const gens = await s.call('generations');
     assert.deepEqual(gens, [
       { generation: 1, members: [], cause: 'start', atMs: s.mc.startedAtMs },

@@ -76,6 +76,7 @@ export class FixtureBackend implements ControlBackend {
     gsmUsedBytes: 1024 * (id + 1),
     contributionFailed: id === 3,
     apps: id === 3 ? [] : ['webcache'],
+    threads: id === 3 ? [] : [{ name: 'main', tid: 1000 + id, kind: 'main' as const, state: 'running' as const, startedAtMs: 1_700_000_000_000, endedAtMs: null }],
   }));
 
   sectionList: SectionInfo[] = [
