@@ -2,7 +2,6 @@
 // thread's start data, the relay of membership generations, the thread table
 // rows, and the log of how each thread ended. See thread-main.ts for the thread
 // side and threads.ts for the table and the backstop for dead holders.
-import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Gsm } from '../gsm/gsm';
@@ -56,7 +55,7 @@ export class NodeThreads {
     // Thread modules written in TypeScript need the same loader the node runs under.
     let api: string | null = null;
     try {
-      api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href;
+      api = import.meta.resolve('tsx/esm/api');
     } catch {
       api = null; // a bundled build: modules are JavaScript
     }

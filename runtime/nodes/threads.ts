@@ -48,12 +48,21 @@ const dec = new TextDecoder();
 /** Registers a thread of `node` (incarnation `incarnation`); returns its row index, or -1 when the table is full. */
 export function registerThread(gsm: Gsm, node: number, incarnation: number, name: string, tid: number, kind: 'main' | 'worker'): number {
   const m = gsm.map;
+  // Free rows first (empty, or an earlier incarnation's); then the longest-exited
+  // of ours, so a thread that died stays visible as long as room allows.
+  const order: number[] = [];
+  const exited: { i: number; at: number }[] = [];
   for (let i = 0; i < THREADS_PER_NODE; i++) {
     const at = threadRecord(gsm.layout, node, i);
     const state = m.load32(at + T.state);
-    const stale = m.load32(at + T.incarnation) !== incarnation;
-    // Free: empty, an earlier incarnation's, or an exited worker of ours (rows are reused, oldest first would be nicer).
-    if (state !== ThreadState.Empty && !stale && !(state === ThreadState.Exited && i > 0)) continue;
+    if (state === ThreadState.Empty || m.load32(at + T.incarnation) !== incarnation) order.push(i);
+    else if (state === ThreadState.Exited) exited.push({ i, at: m.load64n(at + T.endedAtMs) });
+  }
+  order.push(...exited.sort((a, b) => a.at - b.at).map((e) => e.i));
+  for (const i of order) {
+    const at = threadRecord(gsm.layout, node, i);
+    const state = m.load32(at + T.state);
+    if (state === ThreadState.Running || state === 0xffffffff) continue;
     if (m.cas32(at + T.state, state, 0xffffffff) !== state) continue; // claimed by another thread of the node
     const b = enc.encode(name).subarray(0, THREAD_NAME_BYTES);
     const field = new Uint8Array(THREAD_NAME_BYTES);

@@ -38,11 +38,12 @@ describe('threads of a node are first-class: listed, and a thread that ends hold
       assert.equal(th.state, 'exited');
       assert.ok(th.tid > 0 && th.tid !== main.tid);
     }
-    const locked = [...t.mc.query.iterate({ kinds: ['thread.locked'] })].map((r) => JSON.parse(r.details) as { status: string; members: number[] });
-    assert.equal(locked.length, 3);
+    const locked = [...t.mc.query.iterate({ kinds: ['thread.locked'] })].map((r) => ({ row: r, d: JSON.parse(r.details) as { status: string; node: number; incarnation: number } }));
+    assert.equal(locked.length, 3, 'each thread logged into its node event log');
     for (const l of locked) {
-      assert.equal(l.status, 'OK');
-      assert.deepEqual(l.members, [0]);
+      assert.equal(l.d.status, 'OK');
+      assert.equal(l.row.node, 0);
+      assert.deepEqual([l.d.node, l.d.incarnation], [0, node.incarnation], 'bound to the node and incarnation');
     }
     const exits = [...t.mc.query.iterate({ kinds: ['thread.exit'] })].map((r) => ({ name: r.object, d: JSON.parse(r.details) as { error: string | null } }));
     assert.match(exits.find((e) => e.name === 'holder-throw')!.d.error ?? '', /died holding/);
