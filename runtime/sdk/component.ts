@@ -594,30 +594,27 @@ export class Tx {
     return r.offset + rel;
   }
 
-  /** Bounded, guarded copy out of a region; failed memory or a stale region backs the block out. */
-  read(r: Region, rel: number, into: Uint8Array): Uint8Array {
-    const at = this.at(r, rel, into.length);
+  /** A bounded, guarded copy; failed memory or a stale region backs the block out. */
+  private copy(op: 'read' | 'write', r: Region, rel: number, buf: Uint8Array): void {
+    const at = this.at(r, rel, buf.length);
+    const mem = this.c.space.mem;
     let failed: number;
     try {
-      failed = r.guard ? this.c.space.mem.read(at, into, r.guard.offset, r.guard.value) : this.c.space.mem.read(at, into);
+      failed = r.guard ? mem[op](at, buf, r.guard.offset, r.guard.value) : mem[op](at, buf);
     } catch (err) {
       if ((err as { code?: string }).code === 'ERR_GSM_STALE') this.fail(`stale region at ${r.offset}`);
       throw err;
     }
     if (failed) this.fail(FAILED_MEMORY);
+  }
+
+  read(r: Region, rel: number, into: Uint8Array): Uint8Array {
+    this.copy('read', r, rel, into);
     return into;
   }
 
   write(r: Region, rel: number, from: Uint8Array): void {
-    const at = this.at(r, rel, from.length);
-    let dropped: number;
-    try {
-      dropped = r.guard ? this.c.space.mem.write(at, from, r.guard.offset, r.guard.value) : this.c.space.mem.write(at, from);
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_GSM_STALE') this.fail(`stale region at ${r.offset}`);
-      throw err;
-    }
-    if (dropped) this.fail(FAILED_MEMORY);
+    this.copy('write', r, rel, from);
   }
 
   load64(r: Region, rel: number): number {
