@@ -194,11 +194,7 @@ export abstract class McsComponent {
     const deadline = performance.now() + deadlineMs;
     for (;;) {
       if (this.unrecoverable || this.stopped) return 'UNRECOVERABLE';
-      if (!this.running && this.view !== 0 && this.rec.u32(C.recoveryGeneration) === this.view) {
-        this.lockouts++;
-        this.rec.addInst(this.node, I.lockouts, 1);
-        return 'OK';
-      }
+      if (this.tryLockout()) return 'OK';
       const left = deadline - performance.now();
       if (left <= 0) return 'UNRECOVERABLE';
       this.poke?.();
@@ -212,11 +208,20 @@ export abstract class McsComponent {
     }
   }
 
+  /** The uncontended lockout: no recovery pending or running. */
+  private tryLockout(): boolean {
+    if (this.running || this.view === 0 || this.unrecoverable || this.stopped || this.rec.u32(C.recoveryGeneration) !== this.view) return false;
+    this.lockouts++;
+    this.rec.addInst(this.node, I.lockouts, 1);
+    return true;
+  }
+
   allowRecovery(): void {
     if (this.lockouts <= 0) throw new Error('allowRecovery() without lockoutRecovery()');
     this.lockouts--;
     this.rec.addInst(this.node, I.lockouts, -1);
-    if (this.lockouts === 0) this.poke?.();
+    // Only a recovery waiting for the workers needs to know (not every request).
+    if (this.lockouts === 0 && (this.running || this.rec.u32(C.recoveryGeneration) !== this.view)) this.poke?.();
   }
 
   /** OK while the view locked out is still current; RECOVERING once a recovery was requested. */
@@ -241,7 +246,7 @@ export abstract class McsComponent {
   async consistent<T>(block: (tx: Tx) => Promise<T> | T, opts: { deadlineMs?: number; onRetry?: (cause: string) => void } = {}): Promise<T> {
     const deadline = performance.now() + (opts.deadlineMs ?? Infinity);
     for (;;) {
-      const st = await this.lockoutRecovery(deadline - performance.now());
+      const st = this.tryLockout() ? 'OK' : await this.lockoutRecovery(deadline - performance.now());
       if (st !== 'OK') throw new Unrecoverable(this.unrecoverable ?? (this.stopped ? `component ${this.name} stopped` : `component ${this.name} is still recovering`));
       const tx = new Tx(this, this.view);
       try {
@@ -496,6 +501,9 @@ export abstract class McsComponent {
 }
 
 const FAILED_MEMORY = 'memory failure';
+/** 8-byte staging for guarded word accesses; every use is synchronous, so one per thread suffices. */
+const scratch = new Uint8Array(8);
+const scratchView = new DataView(scratch.buffer);
 
 /**
  * What a consistent block does global work through: every call checks for the
@@ -505,8 +513,6 @@ export class Tx {
   private held: Lockable[] = [];
   private releases: (() => void)[] = [];
   private requested: string | null = null;
-  private readonly scratch = new Uint8Array(8);
-  private readonly scratchView = new DataView(this.scratch.buffer);
 
   constructor(
     private readonly c: McsComponent,
@@ -526,8 +532,28 @@ export class Tx {
     if (this.c.currentRequest() !== this.generation) throw new Recovering('recovery requested');
   }
 
-  /** Locks `m` for the block; released automatically when the block ends, however it ends. */
-  async lock(m: Lockable): Promise<void> {
+  /**
+   * Locks `m` for the block; released automatically when the block ends, however
+   * it ends. Uncontended, it completes synchronously (await it all the same).
+   */
+  lock(m: Lockable): Promise<void> | void {
+    const gate = gateOf(m);
+    if (gate.tryLock() === 'OK') {
+      let s: LockStatus;
+      try {
+        s = m.tryLock();
+      } catch (err) {
+        gate.unlock();
+        if (err instanceof ObjectError) this.fail(`mutex ${m.id}: ${err.message}`);
+        throw err;
+      }
+      if (s !== 'TIMEOUT') return this.settle(m, s);
+      gate.unlock();
+    }
+    return this.lockSlow(m);
+  }
+
+  private async lockSlow(m: Lockable): Promise<void> {
     const gate = gateOf(m);
     if (gate.tryLock() !== 'OK') {
       const deadline = performance.now() + this.c.lockTimeoutMs();
@@ -539,7 +565,7 @@ export class Tx {
     }
     let s: LockStatus;
     try {
-      s = this.tryGlobal(m);
+      s = m.tryLock();
       if (s === 'TIMEOUT') {
         // Waits in slices so a recovery request interrupts it (paper §3.6.5).
         const deadline = performance.now() + this.c.lockTimeoutMs();
@@ -554,8 +580,13 @@ export class Tx {
       if (err instanceof ObjectError) this.fail(`mutex ${m.id}: ${err.message}`);
       throw err;
     }
+    this.settle(m, s);
+  }
+
+  /** After the global lock call: keep what was acquired, turn every failure into a back-out. */
+  private settle(m: Lockable, s: LockStatus): void {
     if (s === 'OK' || s === 'ABANDONED') this.held.push(m);
-    else gate.unlock();
+    else gateOf(m).unlock();
     if (s === 'ABANDONED') {
       // Recovery will rebuild what it guarded: request it before anyone else can
       // take the lock, then release it consistent (a poisoned mutex helps nobody).
@@ -565,10 +596,6 @@ export class Tx {
     }
     if (s !== 'OK') this.fail(`mutex ${m.id}: ${s}`);
     this.check();
-  }
-
-  private tryGlobal(m: Lockable): LockStatus {
-    return m.tryLock();
   }
 
   /** Releases `m` before the block ends (it would be released at the end anyway). */
@@ -618,13 +645,13 @@ export class Tx {
   }
 
   load64(r: Region, rel: number): number {
-    this.read(r, rel, this.scratch);
-    return Number(this.scratchView.getBigUint64(0, true));
+    this.read(r, rel, scratch);
+    return Number(scratchView.getBigUint64(0, true));
   }
 
   store64(r: Region, rel: number, value: number): void {
-    this.scratchView.setBigUint64(0, BigInt(value), true);
-    this.write(r, rel, this.scratch);
+    scratchView.setBigUint64(0, BigInt(value), true);
+    this.write(r, rel, scratch);
   }
 
   /** Atomic add on a u32 of a region (reference counts); the region's guard is checked first. */
