@@ -22,6 +22,7 @@
 // with the workers, which a separate isolate could not.
 import { monotonicNs } from '../gsm/native';
 import { ObjectError } from '../objects/errors';
+import type { GlobalEvent } from '../objects/event';
 import type { LockStatus } from '../objects/mutex';
 import { C, I, InstanceState, type ComponentRecord } from './component-record';
 import { LocalMutex, type Lockable } from './local-mutex';
@@ -596,6 +597,31 @@ export class Tx {
     }
     if (s !== 'OK') this.fail(`mutex ${m.id}: ${s}`);
     this.check();
+  }
+
+  /** Sleeps `ms`; a recovery request interrupts it (the block backs out). Paper §3.6.5. */
+  async sleep(ms: number): Promise<void> {
+    const until = performance.now() + ms;
+    for (let left = ms; left > 0; left = until - performance.now()) {
+      this.check();
+      await new Promise((r) => setTimeout(r, Math.min(left, LOCK_SLICE_MS)));
+    }
+    this.check();
+  }
+
+  /**
+   * Waits for a global event; a recovery request interrupts the wait, and a wait
+   * past `timeoutMs` or over failed memory counts as a failure (the block backs out).
+   */
+  async waitEvent(event: GlobalEvent, timeoutMs = this.c.lockTimeoutMs()): Promise<void> {
+    const until = performance.now() + timeoutMs;
+    for (;;) {
+      this.check();
+      const r = await event.wait(Math.min(LOCK_SLICE_MS, Math.max(0, until - performance.now())));
+      if (r === 'SIGNALED') return this.check();
+      if (r === 'MEMORY_FAILED') this.fail(`event ${event.id}: memory failed`);
+      if (performance.now() >= until) this.fail(`timeout waiting for event ${event.id}`);
+    }
   }
 
   /** Releases `m` before the block ends (it would be released at the end anyway). */

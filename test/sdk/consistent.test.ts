@@ -56,7 +56,7 @@ describe('consistent blocks: the worker path without hand-written recovery code'
     await p.stop();
   });
 
-  it('a mutex wait is interrupted by a recovery request; a wait past the lock timeout counts as a failure', async () => {
+  it('a mutex wait past the lock timeout counts as a failure: recovery runs and the block runs again', async () => {
     const p = new Probe();
     await p.start();
     assert.equal(p.mutex.tryLock(), 'OK'); // held by "someone else" on this node
@@ -70,6 +70,21 @@ describe('consistent blocks: the worker path without hand-written recovery code'
     assert.equal(result, 2, 'the timed-out wait triggered a recovery and the block ran again');
     assert.match(p.recoveries.at(-1)!.cause, /timeout waiting for mutex/);
     p.mutex.unlock();
+    await p.stop();
+  });
+
+  it('a sleep inside a block is interrupted by a recovery request', async () => {
+    const p = new Probe();
+    await p.start();
+    let runs = 0;
+    const t0 = performance.now();
+    setTimeout(() => p.requestRecovery('test: wake the sleeper'), 50);
+    await p.consistent(async (tx) => {
+      runs++;
+      if (runs === 1) await tx.sleep(10_000);
+    });
+    assert.equal(runs, 2);
+    assert.ok(performance.now() - t0 < 5000, 'the 10 s sleep did not run to its end');
     await p.stop();
   });
 
