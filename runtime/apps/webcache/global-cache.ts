@@ -525,10 +525,19 @@ export class CacheComponent extends McsComponent implements FileCache {
       try {
         const entryAt = this.mine.offset + e.rel;
         let duplicate = false;
-        await this.walk(access, e.bucket, (a, h, matches) => {
-          if (a === entryAt || (matches && sameStamp(h, e.stamp))) duplicate = true;
-          return duplicate ? 'stop' : 'next';
-        }, e.key);
+        try {
+          await this.walk(access, e.bucket, (a, h, matches) => {
+            if (a === entryAt || (matches && sameStamp(h, e.stamp))) duplicate = true;
+            return duplicate ? 'stop' : 'next';
+          }, e.key);
+        } catch (err) {
+          rc.check(); // a newer recovery: start again from scratch
+          // A chain this recovery built holds an entry it cannot trust: empty the
+          // chain rather than fail every recovery from now on. The files on it
+          // stay in their owners' local lists and are linked again next time.
+          this.space.log('webcache.chain-reset', this.name, { bucket: e.bucket, reason: (err as Error).message });
+          access.store64(area, headAt(e.bucket), 0);
+        }
         if (duplicate) {
           this.drop(e);
           continue;
