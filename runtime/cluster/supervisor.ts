@@ -31,6 +31,7 @@ import { EventRingReader, type RingEvent } from '../log/ring';
 import { EventStore } from '../log/store';
 import type { NodeHost, NodeProcess } from '../nodes/host';
 import { encodeNodeArgs } from '../nodes/host';
+import { readThreads } from '../nodes/threads';
 import { forceReleaseHwLock } from '../objects/hwlock';
 import { Namespace } from '../objects/namespace';
 import { MUTEX_FIELDS, MUTEX_WORD, readMutexState, releaseDeadThreads } from '../objects/mutex';
@@ -637,6 +638,7 @@ export class Supervisor implements Multicomputer {
           contributionFailed: !this.gsm.isAccessible(contribution(layout, s.id), layout.contributionBytes),
           apps: s.apps,
           ...this.suspicionView(s, running),
+          threads: running ? readThreads(this.gsm, s.id) : [],
         };
       });
   }

@@ -6,6 +6,7 @@ import type { EventQuery } from '../log/query';
 import type { EventStore } from '../log/store';
 import type { Namespace } from '../objects/namespace';
 import type { RestartMode } from './restart-policy';
+import type { ThreadView } from '../nodes/threads';
 
 export type NodeState = 'starting' | 'up' | 'suspect' | 'stopped' | 'failed' | 'left';
 
@@ -35,6 +36,8 @@ export interface NodeView {
   /** Restarts the restart policy made of this slot, and whether it gave up (a crash loop). */
   restarts: number;
   restartGaveUp: boolean;
+  /** Its threads, read from its thread table in GSM (running nodes only). */
+  threads?: ThreadView[];
 }
 
 export interface GenerationRecord {

@@ -274,8 +274,9 @@ describe('control backend: status tools', () => {
       detectorLagMs: 0.5,
       restarts: 2,
       restartGaveUp: true,
+      threads: [],
     });
-    assert.deepEqual(nodes[2], { ...view(2) });
+    assert.deepEqual(nodes[2], { ...view(2), threads: [] });
     const gens = await s.call('generations');
     assert.deepEqual(gens, [
       { generation: 1, members: [], cause: 'start', atMs: s.mc.startedAtMs },
