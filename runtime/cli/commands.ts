@@ -45,6 +45,7 @@ export function renderStatus(s: ClusterStatus, nodes?: readonly NodeInfo[], now 
       ].join(', '),
     ],
     ['log', plural(s.logRows, 'row')],
+    ...(nodes ?? []).flatMap((n) => (n.endpoints ?? []).map((e): [string, string] => [`node ${n.id} ${e.app}`, e.url])),
   ]);
 }
 
@@ -62,6 +63,8 @@ export function renderNodes(nodes: readonly NodeInfo[]): string {
     { header: 'GSM USED', align: right, value: (n) => formatBytes(n.gsmUsedBytes) },
     { header: 'APPS', value: (n) => (n.apps.length ? n.apps.join(',') : '-') },
   ];
+  if (nodes.some((n) => n.endpoints?.length))
+    cols.push({ header: 'ENDPOINTS', value: (n) => (n.endpoints?.length ? n.endpoints.map((e) => e.url).join(' ') : '-') });
   return nodes.length ? table(nodes, cols) : 'no nodes\n';
 }
 

@@ -22,7 +22,7 @@ import { EventQuery } from '../log/query';
 import { EventRingReader, type RingEvent } from '../log/ring';
 import { EventStore } from '../log/store';
 import type { NodeHost, NodeProcess } from '../nodes/host';
-import { encodeNodeArgs } from '../nodes/host';
+import { APP_ENDPOINT_EVENT, encodeNodeArgs } from '../nodes/host';
 import { forceReleaseHwLock } from '../objects/hwlock';
 import { Namespace } from '../objects/namespace';
 import { MUTEX_FIELDS, MUTEX_WORD } from '../objects/mutex';
@@ -55,6 +55,8 @@ interface Slot {
   incarnation: number;
   joinedGeneration: number | null;
   apps: string[];
+  /** What this incarnation's apps published (APP_ENDPOINT_EVENT), by app. */
+  endpoints: Map<string, string>;
   exited: Promise<void> | null;
   /** Set while its failure is being handled, so concurrent triggers join it. */
   failing: Promise<void> | null;
@@ -169,6 +171,7 @@ export class Supervisor implements Multicomputer {
         incarnation: 0,
         joinedGeneration: null,
         apps: [],
+        endpoints: new Map(),
         exited: null,
         failing: null,
         expectExit: false,
@@ -276,8 +279,10 @@ export class Supervisor implements Multicomputer {
         heartbeatMs: this.heartbeatPeriodMs,
         supervisorPid: process.pid,
         apps: this.opts.apps,
+        appConfig: this.opts.appConfig,
       }),
     );
+    slot.endpoints.clear();
     Object.assign(slot, { proc, pid: proc.pid, incarnation, state: 'starting', apps: this.opts.apps, expectExit: false, suspected: false, failing: null });
     map.store32(rec + N.pid, proc.pid);
     slot.exited = new Promise((resolve) =>
@@ -449,7 +454,21 @@ export class Supervisor implements Multicomputer {
     } else {
       events = slot.reader.drain();
     }
-    if (events.length) this.store.append(events);
+    if (!events.length) return;
+    this.store.append(events);
+    for (const e of events) if (e.kind === APP_ENDPOINT_EVENT) this.noteEndpoint(slot, e.detailsJson);
+  }
+
+  private noteEndpoint(slot: Slot, detailsJson: string) {
+    try {
+      const d = JSON.parse(detailsJson) as { app?: unknown; url?: unknown };
+      if (typeof d.app === 'string' && typeof d.url === 'string' && /^https?:\/\//.test(d.url)) {
+        slot.endpoints.set(d.app, d.url);
+        this.emitChange();
+      }
+    } catch {
+      // A truncated or foreign record publishes nothing.
+    }
   }
 
   // ------------------------------------------------------------ views
@@ -474,6 +493,7 @@ export class Supervisor implements Multicomputer {
           gsmUsedBytes: map.load64n(rec + N.usedBytes),
           contributionFailed: !this.gsm.isAccessible(contribution(layout, s.id), layout.contributionBytes),
           apps: s.apps,
+          endpoints: running ? [...s.endpoints].map(([app, url]) => ({ app, url })) : [],
         };
       });
   }

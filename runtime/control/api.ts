@@ -105,6 +105,10 @@ export type ClusterStatus = z.infer<typeof ClusterStatus>;
 export const NodeState = z.enum(['starting', 'up', 'suspect', 'stopped', 'failed', 'left']);
 export type NodeState = z.infer<typeof NodeState>;
 
+/** A URL an app serves on a node (the Web cache's HTTP server), published by the node. */
+export const NodeEndpoint = z.object({ app: z.string(), url: z.string().regex(/^https?:\/\//, 'expected an http(s) URL') });
+export type NodeEndpoint = z.infer<typeof NodeEndpoint>;
+
 export const NodeInfo = z.object({
   id: NodeId,
   state: NodeState,
@@ -118,6 +122,8 @@ export const NodeInfo = z.object({
   gsmUsedBytes: count(),
   contributionFailed: z.boolean(),
   apps: z.array(z.string()),
+  /** What the node's apps serve (absent from backends that predate endpoints). */
+  endpoints: z.array(NodeEndpoint).optional(),
 });
 export type NodeInfo = z.infer<typeof NodeInfo>;
 

@@ -452,6 +452,7 @@ function nodeInfo(n: NodeView): NodeInfo {
     gsmUsedBytes: n.gsmUsedBytes,
     contributionFailed: n.contributionFailed,
     apps: [...n.apps],
+    endpoints: n.endpoints.map((e) => ({ ...e })),
   };
 }
 

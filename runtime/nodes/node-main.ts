@@ -11,7 +11,7 @@ import { EventRingWriter } from '../log/ring';
 import { followGenerations, membersOf } from '../membership/generations';
 import { GlobalObjects } from '../objects/global-objects';
 import type { AppContext, AppStart, RunningApp } from './app-context';
-import { decodeNodeArgs } from './host';
+import { APP_ENDPOINT_EVENT, decodeNodeArgs } from './host';
 
 const args = decodeNodeArgs(process.argv.slice(2));
 const gsm = Gsm.attach(args.gsm);
@@ -53,7 +53,7 @@ void followGenerations(
   },
   stopping.signal,
 );
-const ctx: AppContext = {
+const ctx: Omit<AppContext, 'config' | 'publishEndpoint'> = {
   node: args.node,
   incarnation: args.incarnation,
   objects,
@@ -72,7 +72,12 @@ for (const name of args.apps) {
     if (!name.startsWith('/') && !/^[a-z][a-z0-9-]*$/.test(name)) throw new Error('app names are lower-case words or absolute paths');
     const mod = (await import(url)) as { start?: AppStart };
     if (typeof mod.start !== 'function') throw new Error(`${name} does not export start()`);
-    running.push({ name, app: await mod.start(ctx) });
+    const appCtx: AppContext = {
+      ...ctx,
+      config: args.appConfig?.[name],
+      publishEndpoint: (url) => log(APP_ENDPOINT_EVENT, name, { app: name, url }),
+    };
+    running.push({ name, app: await mod.start(appCtx) });
     log('app.start', name, {});
   } catch (err) {
     log('app.error', name, { message: (err as Error).message });

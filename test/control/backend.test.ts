@@ -35,6 +35,7 @@ function view(id: number, extra: Partial<NodeView> = {}): NodeView {
     gsmUsedBytes: 1000 * (id + 1),
     contributionFailed: false,
     apps: ['counter'],
+    endpoints: [],
     ...extra,
   };
 }
@@ -250,6 +251,7 @@ describe('control backend: status tools', () => {
       gsmUsedBytes: 1000,
       contributionFailed: true,
       apps: [],
+      endpoints: [],
     });
     assert.deepEqual(nodes[2], { ...view(2) });
     const gens = await s.call('generations');
