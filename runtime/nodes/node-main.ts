@@ -38,6 +38,22 @@ function beat() {
   gsm.map.store64n(rec + N.heartbeatNs, monotonicNs());
   gsm.map.add64n(rec + N.heartbeatCount, 1);
 }
+// App code is loaded before the first heartbeat: compiling it blocks this thread
+// (hundreds of ms on a busy machine), and until the first beat the node is only
+// 'starting', not yet watched for hangs.
+async function loadApp(name: string): Promise<{ name: string; mod?: { start?: AppStart }; error?: Error }> {
+  try {
+    // A bundled app by name (runtime/apps/<name>.ts), or the absolute path of a
+    // module exporting start(): the developer's own global application.
+    if (!name.startsWith('/') && !/^[a-z][a-z0-9-]*$/.test(name)) throw new Error('app names are lower-case words or absolute paths');
+    const url = name.startsWith('/') ? pathToFileURL(name).href : new URL(`../apps/${name}.ts`, import.meta.url).href;
+    return { name, mod: (await import(url)) as { start?: AppStart } };
+  } catch (err) {
+    return { name, error: err as Error };
+  }
+}
+const loadedApps = await Promise.all(args.apps.map(loadApp));
+
 beat();
 const heartbeat = setInterval(beat, args.heartbeatMs);
 
@@ -64,14 +80,10 @@ const ctx: Omit<AppContext, 'config' | 'publishEndpoint'> = {
 };
 
 const running: { name: string; app: RunningApp }[] = [];
-for (const name of args.apps) {
+for (const { name, mod, error } of loadedApps) {
   try {
-    // A bundled app by name (runtime/apps/<name>.ts), or the absolute path of a
-    // module exporting start(): the developer's own global application.
-    const url = name.startsWith('/') ? pathToFileURL(name).href : new URL(`../apps/${name}.ts`, import.meta.url).href;
-    if (!name.startsWith('/') && !/^[a-z][a-z0-9-]*$/.test(name)) throw new Error('app names are lower-case words or absolute paths');
-    const mod = (await import(url)) as { start?: AppStart };
-    if (typeof mod.start !== 'function') throw new Error(`${name} does not export start()`);
+    if (error) throw error;
+    if (typeof mod?.start !== 'function') throw new Error(`${name} does not export start()`);
     const appCtx: AppContext = {
       ...ctx,
       config: args.appConfig?.[name],

@@ -29,7 +29,7 @@ export function rawRequest(port: number, target: string, opts: { method?: string
         const i = l.indexOf(':');
         headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
       }
-      let body = all.subarray(end + 4);
+      let body: Buffer = all.subarray(end + 4);
       if (headers['transfer-encoding'] === 'chunked') body = dechunk(body);
       resolve({ status, headers, body });
     });
@@ -38,6 +38,7 @@ export function rawRequest(port: number, target: string, opts: { method?: string
 }
 
 function dechunk(b: Buffer): Buffer {
+  // (chunked bodies are rare here: every Web cache answer has a Content-Length)
   const out: Buffer[] = [];
   let i = 0;
   for (;;) {

@@ -26,6 +26,8 @@ export async function startTestMulticomputer(opts: {
   heartbeatTimeoutMs?: number;
   dir?: string;
   name?: string;
+  gsmMb?: number;
+  appConfig?: Record<string, unknown>;
 }): Promise<TestMulticomputer> {
   const dir = opts.dir ?? mkdtempSync(path.join(tmpdir(), 'mcs-mc-'));
   const name = opts.name ?? `t${process.pid}-${++counter}`;
@@ -33,8 +35,9 @@ export async function startTestMulticomputer(opts: {
     name,
     stateDir: dir,
     nodes: opts.nodes,
-    gsmMb: 2,
+    gsmMb: opts.gsmMb ?? 2,
     apps: opts.apps ?? [],
+    appConfig: opts.appConfig,
     heartbeatMs: opts.heartbeatMs ?? 100,
     heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
   });
