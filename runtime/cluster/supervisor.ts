@@ -31,6 +31,8 @@ import type { ChangeListener, GenerationRecord, Multicomputer, MulticomputerOpti
 
 export const DEFAULT_HEARTBEAT_MS = 100;
 const DRAIN_EVERY_MS = 10;
+const SWEEP_EVERY_MS = 1000;
+const RESET_WAIT_MS = 2000;
 const SUPERVISOR_BEAT_MS = 50;
 const START_TIMEOUT_MS = 30_000;
 const KILL_WAIT_MS = 5000;
@@ -189,6 +191,7 @@ export class Supervisor implements Multicomputer {
     this.beatSupervisor();
     this.timers.push(setInterval(() => this.beatSupervisor(), SUPERVISOR_BEAT_MS));
     this.timers.push(setInterval(() => this.drainRings(), DRAIN_EVERY_MS));
+    this.timers.push(setInterval(() => void this.sweepReleased(), SWEEP_EVERY_MS));
     this.timers.push(setInterval(() => this.detectFailures(), Math.max(1, Math.floor(this.heartbeatPeriodMs / 4))));
     this.publish([], 'start');
     await Promise.all(Array.from({ length: this.opts.nodes }, (_, id) => this.startNode(id)));
@@ -261,8 +264,10 @@ export class Supervisor implements Multicomputer {
     const { layout, map } = this.gsm;
     const rec = nodeRecord(layout, id);
     const incarnation = map.load32(rec + N.incarnation) + 1;
-    // Whatever an earlier incarnation left is freed before the memory is reused.
-    const freed = await this.namespace.resetContribution(id, () => initContribution(map, layout, id));
+    // Whatever an earlier incarnation left is freed before the memory is reused
+    // (once no live thread elsewhere still holds a mutex housed there: such a
+    // holder is usually only moments from its unlock).
+    const freed = await retryWhileUnavailable(RESET_WAIT_MS, () => this.namespace.resetContribution(id, () => initContribution(map, layout, id)));
     this.gsm.repairRegion(contribution(layout, id), layout.contributionBytes);
     if (freed.length) this.store.record('object.reclaimed', null, { node: id, objects: freed.map((r) => r.id), reason: 'rejoin' });
     map.store64n(rec + N.heartbeatNs, 0);
@@ -447,6 +452,16 @@ export class Supervisor implements Multicomputer {
       } else if (r.type === ObjectType.HwLock) {
         if (forceReleaseHwLock(map, r.dataOffset, pid)) this.store.record('hwlock.released', r.id, { name: r.name, holderPid: pid });
       }
+    }
+  }
+
+  /** Frees deleted or orphaned mutexes whose holder has let go since (see Namespace.sweep). */
+  private async sweepReleased() {
+    if (this.stopped) return;
+    try {
+      for (const r of await this.namespace.sweep()) this.store.record('object.reclaimed', r.id, { name: r.name, owner: r.ownerNode, reason: 'released' });
+    } catch {
+      // The namespace lock was busy or GSM is closing: the next sweep will do.
     }
   }
 
@@ -640,6 +655,18 @@ export class Supervisor implements Multicomputer {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+async function retryWhileUnavailable<T>(forMs: number, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + forMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'unavailable' || Date.now() > deadline) throw err;
+      await sleep(20);
+    }
+  }
+}
 
 /** Starts a multicomputer (headless host unless another is given) and waits until every node is up. */
 export async function startMulticomputer(opts: MulticomputerOptions, host?: NodeHost): Promise<Supervisor> {
