@@ -199,9 +199,10 @@ export const upCommand: Command = {
 
 /** Each node's published endpoints, once every running node has published (or after a few seconds). */
 async function printEndpoints(ctx: Context, backend: ControlBackend, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 15_000;
   let nodes = await backend.nodes({});
-  while (nodes.some((n) => n.state === 'up' && !n.endpoints?.length) && Date.now() < deadline) {
+  // A backend without endpoints (one that predates them) has nothing to wait for.
+  while (nodes.some((n) => n.state === 'up' && n.endpoints && !n.endpoints.length) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
     nodes = await backend.nodes({});
   }
