@@ -14,7 +14,7 @@
 // this build has them) worker-thread deaths and component-master kills.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CacheMode } from '../../runtime/apps/webcache/cache-api';
 import { prng } from '../../runtime/apps/webcache/sample-site';
 import { createControlBackend } from '../../runtime/control/backend';
@@ -68,13 +68,33 @@ export interface CampaignReport {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** The SDK's cache consistency check, if this build has it: problems found, [] when consistent. */
-type ConsistencyCheck = (c: WebcacheCluster) => Promise<string[]> | string[];
-async function loadConsistencyCheck(): Promise<ConsistencyCheck | null> {
-  const file = path.join(here, '../../runtime/apps/webcache/consistency.ts');
-  if (!existsSync(file)) return null;
-  const mod = (await import(file)) as { checkCacheConsistency?: (gsm: unknown) => Promise<string[]> | string[] };
-  return mod.checkCacheConsistency ? (c) => mod.checkCacheConsistency!(c.mc.gsm) : null;
+/** The SDK's cache consistency check (cache-check.ts), if this build has it: problems found, [] when consistent. */
+type ConsistencyCheck = (c: WebcacheCluster, bytesOf: Map<string, Buffer>, boundMs: number) => Promise<string[]>;
+interface CacheCheckModule {
+  checkCacheConsistency(
+    gsm: unknown,
+    ns: unknown,
+    opts?: { verify?: (key: string, stamp: unknown, bytes: Uint8Array) => boolean },
+  ): { recovering: boolean; problems: string[] };
+}
+async function loadConsistencyCheck(mode: CacheMode): Promise<ConsistencyCheck | null> {
+  const file = path.join(here, '../../runtime/apps/webcache/cache-check.ts');
+  if (mode !== 'global' || !existsSync(file)) return null;
+  const mod = (await import(pathToFileURL(file).href)) as CacheCheckModule;
+  return async (c, bytesOf, boundMs) => {
+    // Cached bytes are compared with the file on disk, as well as the structure.
+    const verify = (key: string, _stamp: unknown, bytes: Uint8Array) => {
+      const want = bytesOf.get(key);
+      return !want || Buffer.compare(want, bytes) === 0;
+    };
+    const deadline = Date.now() + boundMs;
+    for (;;) {
+      const r = mod.checkCacheConsistency(c.mc.gsm, c.mc.namespace, { verify });
+      if (!r.recovering) return r.problems;
+      if (Date.now() > deadline) return [`still recovering ${boundMs} ms after the fault`];
+      await sleep(20);
+    }
+  };
 }
 
 export async function runCampaign(o: CampaignOptions, onFault: (f: FaultRecord) => void = () => {}): Promise<CampaignReport> {
@@ -92,8 +112,9 @@ export async function runCampaign(o: CampaignOptions, onFault: (f: FaultRecord) 
   const checks = Object.fromEntries(CHECKS.map((k) => [k, 0])) as Record<Check, number>;
   const byKind: Partial<Record<FaultKind, number>> = {};
   const unavailable: string[] = [];
-  const consistency = await loadConsistencyCheck();
-  if (!consistency) unavailable.push('consistency: no cache consistency check in this build (runtime/apps/webcache/consistency.ts)');
+  const consistency = await loadConsistencyCheck(mode);
+  if (!consistency) unavailable.push(`consistency: no cache consistency check for mode ${mode} in this build (runtime/apps/webcache/cache-check.ts, global mode)`);
+  const bytesOf = new Map(files.map((f) => [f.path, f.bytes]));
   // Faults this build cannot inject are not drawn (never replaced by another fault under their name).
   const drawable = FAULT_KINDS.filter((k) => k !== 'thread' && k !== 'master');
   unavailable.push('thread: worker-thread deaths need app worker threads (McsComponent SDK); not drawn');
@@ -210,7 +231,7 @@ export async function runCampaign(o: CampaignOptions, onFault: (f: FaultRecord) 
       else if (m.holder && m.waiterCount > 0 && m.holder.heldMs > boundMs) fail('mutex', `${m.name} (${m.id}) held ${Math.round(m.holder.heldMs)} ms with ${m.waiterCount} waiting`);
     }
     for (const cycle of buildWaitGraph(mutexes).cycles) fail('mutex', `deadlock cycle of ${cycle.length} threads`);
-    if (consistency) for (const problem of await consistency(c)) fail('consistency', problem);
+    if (consistency) for (const problem of await consistency(c, bytesOf, boundMs)) fail('consistency', problem);
     const pairs = mc.store.statement('SELECT DISTINCT node, incarnation FROM events WHERE node >= 0').all() as { node: number; incarnation: number }[];
     for (const p of pairs) for (const gap of mc.query.checkGaps(p.node, p.incarnation)) fail('logGap', `node ${p.node}.${p.incarnation}: seq ${gap.from}..${gap.to} missing`);
     // Request-level violations seen since the last check.
