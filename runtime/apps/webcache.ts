@@ -11,6 +11,8 @@ import { siteRoot } from './webcache/site-path';
 const OFF_WHOLE_FILE_LIMIT = 1024 * 1024;
 
 export async function start(ctx: AppContext): Promise<RunningApp> {
+  const publish = ctx.publishEndpoint;
+  if (!publish) throw new Error('webcache runs on a node (its context publishes endpoints), not in a worker thread');
   const parsed = WebcacheConfig.safeParse(ctx.config ?? {});
   if (!parsed.success) throw new Error(`webcache config: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('; ')}`);
   const config = parsed.data;
@@ -31,7 +33,7 @@ export async function start(ctx: AppContext): Promise<RunningApp> {
     config.basePort ? config.basePort + ctx.node : 0,
   );
   ctx.log('webcache.start', null, { mode: config.mode, site: root, cacheMb: config.cacheMb, url: front.url });
-  ctx.publishEndpoint(front.url);
+  publish(front.url);
   return {
     async stop() {
       await front.close();

@@ -38,7 +38,7 @@ describe('mcs up --app webcache options', () => {
     const status = { name: 'x', supervisorPid: 1, startedAtMs: Date.now(), generation: 2, members: [0], nodeCount: 1, heartbeatPeriodMs: 100, heartbeatTimeoutMs: 250,
       gsm: { name: '/mcs-x', totalBytes: 1, systemBytes: 1, contributionBytes: 1, usedBytes: 0, memoryFailures: 0 },
       objects: { sections: 0, mutexes: 0, events: 0, hwlocks: 0, mailboxes: 0 }, logRows: 3 } satisfies ClusterStatus;
-    const node: NodeInfo = { id: 0, state: 'up', pid: 9, incarnation: 1, heartbeatAgeMs: 1, joinedGeneration: 2, gsmHousedBytes: 1, gsmUsedBytes: 0, contributionFailed: false, apps: ['webcache'], endpoints: [{ app: 'webcache', url: 'http://127.0.0.1:8100' }] };
+    const node = { id: 0, state: 'up', pid: 9, incarnation: 1, heartbeatAgeMs: 1, joinedGeneration: 2, gsmHousedBytes: 1, gsmUsedBytes: 0, contributionFailed: false, apps: ['webcache'], endpoints: [{ app: 'webcache', url: 'http://127.0.0.1:8100' }] } as NodeInfo;
     assert.match(renderStatus(status, [node]), /node 0 webcache\s+http:\/\/127\.0\.0\.1:8100/);
   });
 });
