@@ -38,6 +38,8 @@ export interface NodeView {
   restartGaveUp: boolean;
   /** Its threads, read from its thread table in GSM (running nodes only). */
   threads?: ThreadView[];
+  /** URLs the node's apps published (e.g. the Web cache's HTTP server), latest per app. */
+  endpoints: { app: string; url: string }[];
 }
 
 export interface GenerationRecord {
@@ -57,6 +59,8 @@ export interface MulticomputerOptions {
   /** Each node's GSM contribution in MiB. */
   gsmMb: number;
   apps: string[];
+  /** Per-app configuration by app name, passed to every node as JSON (each app validates its own). */
+  appConfig?: Record<string, unknown>;
   heartbeatMs?: number;
   /** Heartbeat timeout; default 2.5 heartbeat periods. */
   heartbeatTimeoutMs?: number;

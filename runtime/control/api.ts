@@ -119,6 +119,9 @@ export const ThreadInfo = z.object({
   endedAtMs: epochMs().nullable(),
 });
 export type ThreadInfo = z.infer<typeof ThreadInfo>;
+/** A URL an app serves on a node (the Web cache's HTTP server), published by the node. */
+export const NodeEndpoint = z.object({ app: z.string(), url: z.string().regex(/^https?:\/\//, 'expected an http(s) URL') });
+export type NodeEndpoint = z.infer<typeof NodeEndpoint>;
 
 export const NodeInfo = z.object({
   id: NodeId,
@@ -149,6 +152,8 @@ export const NodeInfo = z.object({
   restartGaveUp: z.boolean(),
   /** The node's threads (main and named workers) from its thread table in GSM. */
   threads: z.array(ThreadInfo),
+  /** What the node's apps serve (absent from backends that predate endpoints). */
+  endpoints: z.array(NodeEndpoint).optional(),
 });
 export type NodeInfo = z.infer<typeof NodeInfo>;
 

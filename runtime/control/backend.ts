@@ -498,6 +498,7 @@ function nodeInfo(n: NodeView): NodeInfo {
     restarts: n.restarts,
     restartGaveUp: n.restartGaveUp,
     threads: (n.threads ?? []).map((t) => ({ ...t })),
+    endpoints: n.endpoints.map((e) => ({ ...e })),
   };
 }
 

@@ -13,7 +13,7 @@ import { GlobalObjects } from '../objects/global-objects';
 import type { AppContext, AppStart, RunningApp } from './app-context';
 import { NodeThreads } from './app-threads';
 import { ThreadBackstop, registerThread } from './threads';
-import { decodeNodeArgs } from './host';
+import { APP_ENDPOINT_EVENT, decodeNodeArgs } from './host';
 
 const args = decodeNodeArgs(process.argv.slice(2));
 const gsm = Gsm.attach(args.gsm);
@@ -45,6 +45,22 @@ function beat() {
   gsm.map.store64n(rec + N.heartbeatNs, monotonicNs());
   gsm.map.add64n(rec + N.heartbeatCount, 1);
 }
+// App code is loaded before the first heartbeat: compiling it blocks this thread
+// (hundreds of ms on a busy machine), and until the first beat the node is only
+// 'starting', not yet watched for hangs.
+async function loadApp(name: string): Promise<{ name: string; mod?: { start?: AppStart }; error?: Error }> {
+  try {
+    // A bundled app by name (runtime/apps/<name>.ts), or the absolute path of a
+    // module exporting start(): the developer's own global application.
+    if (!name.startsWith('/') && !/^[a-z][a-z0-9-]*$/.test(name)) throw new Error('app names are lower-case words or absolute paths');
+    const url = name.startsWith('/') ? pathToFileURL(name).href : new URL(`../apps/${name}.ts`, import.meta.url).href;
+    return { name, mod: (await import(url)) as { start?: AppStart } };
+  } catch (err) {
+    return { name, error: err as Error };
+  }
+}
+const loadedApps = await Promise.all(args.apps.map(loadApp));
+
 beat();
 const heartbeat = setInterval(beat, args.heartbeatMs);
 
@@ -62,7 +78,7 @@ void followGenerations(
   },
   stopping.signal,
 );
-const ctx: AppContext = {
+const ctx: Omit<AppContext, 'config' | 'publishEndpoint'> = {
   node: args.node,
   incarnation: args.incarnation,
   objects,
@@ -75,15 +91,16 @@ const ctx: AppContext = {
 };
 
 const running: { name: string; app: RunningApp }[] = [];
-for (const name of args.apps) {
+for (const { name, mod, error } of loadedApps) {
   try {
-    // A bundled app by name (runtime/apps/<name>.ts), or the absolute path of a
-    // module exporting start(): the developer's own global application.
-    const url = name.startsWith('/') ? pathToFileURL(name).href : new URL(`../apps/${name}.ts`, import.meta.url).href;
-    if (!name.startsWith('/') && !/^[a-z][a-z0-9-]*$/.test(name)) throw new Error('app names are lower-case words or absolute paths');
-    const mod = (await import(url)) as { start?: AppStart };
-    if (typeof mod.start !== 'function') throw new Error(`${name} does not export start()`);
-    running.push({ name, app: await mod.start(ctx) });
+    if (error) throw error;
+    if (typeof mod?.start !== 'function') throw new Error(`${name} does not export start()`);
+    const appCtx: AppContext = {
+      ...ctx,
+      config: args.appConfig?.[name],
+      publishEndpoint: (url) => log(APP_ENDPOINT_EVENT, name, { app: name, url }),
+    };
+    running.push({ name, app: await mod.start(appCtx) });
     log('app.start', name, {});
   } catch (err) {
     log('app.error', name, { message: (err as Error).message });
