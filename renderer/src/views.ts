@@ -1,7 +1,7 @@
 // The console's views, in navigation order. Each names the paper's object it
 // shows (BRIEF §1, "The console"); the views themselves come with the console API.
 
-export type ViewId = 'nodes' | 'sections' | 'mutexes' | 'events' | 'log' | 'debugger';
+export type ViewId = 'nodes' | 'sections' | 'mutexes' | 'events' | 'log' | 'terminal' | 'debugger';
 
 export interface ConsoleView {
   id: ViewId;
@@ -61,6 +61,12 @@ export const VIEWS: readonly ConsoleView[] = [
       'Recovery start and end with durations',
       'Export for offline analysis',
     ],
+  },
+  {
+    id: 'terminal',
+    label: 'Terminal',
+    summary: 'A shell with the mcs command on its PATH.',
+    planned: [],
   },
   {
     id: 'debugger',

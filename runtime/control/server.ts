@@ -6,9 +6,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIPv4 } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { z } from 'zod';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ControlError, LogRow, describeIssues, type ControlBackend, type ErrorCode, type Unsubscribe } from './api';
+import { ControlError, type ControlBackend, type ErrorCode, type Unsubscribe } from './api';
 import {
   controlFilePath,
   isProcessAlive,
@@ -18,7 +17,7 @@ import {
   writeConnectionFile,
 } from './connection-file';
 import { dispatch } from './dispatch';
-import { matchesLogFilter } from './api/log-filter';
+import { subscribeLogFeed } from './log-feed';
 import { parseClientMessage, WS_CLOSE_UNAUTHORIZED, type MessageId } from './api/protocol';
 import { createBrowserLogins, sessionCookie } from './browser-login';
 import { ensureStateDir } from './state-dir';
@@ -399,17 +398,15 @@ export async function startControlServer(backend: ControlBackend, options: Contr
             if (subscribe === 'status') {
               unsubscribe = subscribeStatusFeed(backend, (status) => send({ subscription: sid, status }, true), pushError, options.statusFeed);
             } else {
-              const logFilter = filter ?? {};
-              unsubscribe = backend.subscribeLog(logFilter, (rows) => {
-                const r = z.array(LogRow).safeParse(rows);
-                if (!r.success) {
-                  const err = new ControlError('internal', `the backend pushed invalid log rows: ${describeIssues(r.error, 'rows')}`);
+              unsubscribe = subscribeLogFeed(
+                backend,
+                filter ?? {},
+                (rows) => send({ subscription: sid, rows }),
+                (err) => {
                   reportInternal(err, 'subscribeLog');
-                  return pushError(err);
-                }
-                const matching = r.data.filter((row) => matchesLogFilter(row, logFilter));
-                if (matching.length > 0) send({ subscription: sid, rows: matching });
-              });
+                  pushError(err);
+                },
+              );
             }
           } catch (e) {
             const err = ControlError.from(e);

@@ -10,8 +10,9 @@ import { monotonicNs } from '../gsm/native';
 import { EventRingWriter } from '../log/ring';
 import { followGenerations, membersOf } from '../membership/generations';
 import { GlobalObjects } from '../objects/global-objects';
-import type { AppContext, AppStart, RunningApp } from './app-context';
+import type { AppContext, RunningApp } from './app-context';
 import { decodeNodeArgs } from './host';
+import { loadKitApp, type KitApp } from './kit-apps';
 
 const args = decodeNodeArgs(process.argv.slice(2));
 const gsm = Gsm.attach(args.gsm);
@@ -68,9 +69,8 @@ for (const name of args.apps) {
   try {
     // A bundled app by name (runtime/apps/<name>.ts), or the absolute path of a
     // module exporting start(): the developer's own global application.
-    const url = name.startsWith('/') ? pathToFileURL(name).href : new URL(`../apps/${name}.ts`, import.meta.url).href;
     if (!name.startsWith('/') && !/^[a-z][a-z0-9-]*$/.test(name)) throw new Error('app names are lower-case words or absolute paths');
-    const mod = (await import(url)) as { start?: AppStart };
+    const mod = name.startsWith('/') ? ((await import(pathToFileURL(name).href)) as KitApp) : await loadKitApp(name);
     if (typeof mod.start !== 'function') throw new Error(`${name} does not export start()`);
     running.push({ name, app: await mod.start(ctx) });
     log('app.start', name, {});
