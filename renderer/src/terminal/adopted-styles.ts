@@ -12,8 +12,11 @@ export function mirrorStyleElementsIntoAdoptedSheets(doc: Document = document): 
   installed = true;
   const create = doc.createElement.bind(doc) as (tag: string, options?: ElementCreationOptions) => HTMLElement;
   doc.createElement = ((tag: string, options?: ElementCreationOptions) => {
-    const el = create(tag, options);
-    if (tag.toLowerCase() !== 'style') return el;
+    if (tag.toLowerCase() !== 'style') return create(tag, options);
+    // Not a real <style>: even an empty one attached to the page is an inline
+    // style the policy reports. An inert, hidden element takes its place.
+    const el = create('mcs-adopted-style', options);
+    el.hidden = true;
     const sheet = new CSSStyleSheet();
     let text = '';
     Object.defineProperty(el, 'textContent', {
