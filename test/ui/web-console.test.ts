@@ -67,7 +67,7 @@ describe('mcs console in a browser, over a real multicomputer', () => {
     assert.equal(session.httpOnly, true);
     assert.equal(session.sameSite, 'Strict');
     assert.notEqual(session.value, token);
-    assert.equal(await page.evaluate(() => document.cookie), '', 'page scripts can read the session');
+    assert.equal(await page.evaluate('document.cookie'), '', 'page scripts can read the session');
     // The cookie authorizes same-origin API calls from the page; no token is involved.
     const status = await page.evaluate(async () => {
       const r = await fetch('/api/status', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
@@ -98,15 +98,9 @@ describe('mcs console in a browser, over a real multicomputer', () => {
     await page.locator('.xterm-helper-textarea').focus();
     await page.keyboard.type('mcs nodes\n');
     const rows = page.locator('.xterm-rows');
-    await page.waitForFunction(
-      () => {
-        const text = document.querySelector('.xterm-rows')?.textContent ?? '';
-        // The header, then a row for each of the two nodes (whatever state the load left them in).
-        return /NODE\s+STATE\s+PID/.test(text) && /\s0\s+(?:starting|up|suspect|stopped|failed|left)\b/.test(text) && /\s1\s+(?:starting|up|suspect|stopped|failed|left)\b/.test(text);
-      },
-      undefined,
-      { timeout: 60_000 },
-    );
+    // The header, then a row for each of the two nodes (whatever state the load left them in).
+    const nodeTable = String.raw`/NODE\s+STATE\s+PID/.test(t) && /\s0\s+(?:starting|up|suspect|stopped|failed|left)\b/.test(t) && /\s1\s+(?:starting|up|suspect|stopped|failed|left)\b/.test(t)`;
+    await page.waitForFunction(`(t => ${nodeTable})(document.querySelector('.xterm-rows')?.textContent ?? '')`, undefined, { timeout: 60_000 });
     const text = (await rows.textContent()) ?? '';
     assert.match(text, /mcs nodes/);
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-terminal.png') });
