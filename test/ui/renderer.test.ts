@@ -18,7 +18,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 const rendererOut = path.join(root, 'out/renderer');
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = path.join(root, 'test-results/ui-shell.png');
-const NAV = ['Nodes', 'Sections', 'Mutexes', 'Events', 'Log', 'Debugger'];
+const NAV = ['Nodes', 'Sections', 'Mutexes', 'Events', 'Log', 'Terminal', 'Debugger'];
 
 /** Newest modification time of any file under `dir` (0 if it does not exist). */
 function newestMtime(dir: string): number {
