@@ -98,31 +98,27 @@ export async function hostRuntime(utilityProcess: UtilityProcessModule, options:
         (_sender, params) => envelope(dispatch(backend, name satisfies MethodName, params)),
       );
     }
-    handleChecked('api:subscribeStatus', z.tuple([SubscriptionId]), (sender, id) => {
+    /** Starts a subscription for the page; its pushes and its end go to `channel`. */
+    const subscribeFor = (
+      sender: SenderLike,
+      id: number,
+      channel: 'api:status' | 'api:log',
+      start: (pushError: (e: ControlError) => void) => Unsubscribe,
+    ) => {
       const page = pageOf(sender);
       if (page.subscriptions.has(id)) throw new ControlError('conflict', `subscription ${id} already exists`);
-      page.subscriptions.set(
-        id,
-        subscribeStatusFeed(
-          backend,
-          (update) => push(sender, 'api:status', { subscription: id, update }),
-          (e) => push(sender, 'api:status', { subscription: id, error: e.toJSON() }),
-        ),
-      );
-    });
-    handleChecked('api:subscribeLog', z.tuple([SubscriptionId, LogFilter]), (sender, id, filter) => {
-      const page = pageOf(sender);
-      if (page.subscriptions.has(id)) throw new ControlError('conflict', `subscription ${id} already exists`);
-      page.subscriptions.set(
-        id,
-        subscribeLogFeed(
-          backend,
-          filter,
-          (rows) => push(sender, 'api:log', { subscription: id, rows }),
-          (e) => push(sender, 'api:log', { subscription: id, error: e.toJSON() }),
-        ),
-      );
-    });
+      page.subscriptions.set(id, start((e) => push(sender, channel, { subscription: id, error: e.toJSON() })));
+    };
+    handleChecked('api:subscribeStatus', z.tuple([SubscriptionId]), (sender, id) =>
+      subscribeFor(sender, id, 'api:status', (pushError) =>
+        subscribeStatusFeed(backend, (update) => push(sender, 'api:status', { subscription: id, update }), pushError),
+      ),
+    );
+    handleChecked('api:subscribeLog', z.tuple([SubscriptionId, LogFilter]), (sender, id, filter) =>
+      subscribeFor(sender, id, 'api:log', (pushError) =>
+        subscribeLogFeed(backend, filter, (rows) => push(sender, 'api:log', { subscription: id, rows }), pushError),
+      ),
+    );
     handleChecked('api:unsubscribe', z.tuple([SubscriptionId]), (sender, id) => {
       const page = pages.get(sender.id);
       const unsubscribe = page?.subscriptions.get(id);

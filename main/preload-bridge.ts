@@ -42,29 +42,26 @@ export function createConsoleBridge(ipc: IpcRendererLike, facts: BridgeFacts): C
   }
 
   // ---- pushes: one listener per channel, fanned out by subscription / session id
-  const statusListeners = new Map<number, { cb: (u: StatusUpdate) => void; options: SubscribeOptions }>();
-  const logListeners = new Map<number, { cb: (rows: LogRow[]) => void; options: SubscribeOptions }>();
+  type Listener<T> = { cb: (value: T) => void; options: SubscribeOptions };
+  function fanOut<T>(channel: 'api:status' | 'api:log', value: (payload: never) => T | undefined): Map<number, Listener<T>> {
+    const listeners = new Map<number, Listener<T>>();
+    ipc.on(channel, (_e, payload) => {
+      const p = payload as { subscription: number; error?: { code: string; message: string } };
+      const l = listeners.get(p.subscription);
+      if (!l) return;
+      if (p.error) {
+        listeners.delete(p.subscription);
+        l.options.onError?.(ControlError.from(p.error));
+        return;
+      }
+      const v = value(payload as never);
+      if (v !== undefined) l.cb(v);
+    });
+    return listeners;
+  }
+  const statusListeners = fanOut('api:status', (p: IpcPushChannels['api:status']) => p.update);
+  const logListeners = fanOut('api:log', (p: IpcPushChannels['api:log']) => p.rows);
   const terminalListeners = new Map<number, (m: TerminalServerMessage) => void>();
-  const endWith = (options: SubscribeOptions, error: { code: string; message: string }) =>
-    options.onError?.(ControlError.from(error));
-  ipc.on('api:status', (_e, payload) => {
-    const p = payload as IpcPushChannels['api:status'];
-    const l = statusListeners.get(p.subscription);
-    if (!l) return;
-    if (p.error) {
-      statusListeners.delete(p.subscription);
-      endWith(l.options, p.error);
-    } else if (p.update) l.cb(p.update);
-  });
-  ipc.on('api:log', (_e, payload) => {
-    const p = payload as IpcPushChannels['api:log'];
-    const l = logListeners.get(p.subscription);
-    if (!l) return;
-    if (p.error) {
-      logListeners.delete(p.subscription);
-      endWith(l.options, p.error);
-    } else if (p.rows) l.cb(p.rows);
-  });
   ipc.on('terminal:message', (_e, payload) => {
     const p = payload as IpcPushChannels['terminal:message'];
     terminalListeners.get(p.id)?.(p.message);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { TerminalServerMessage } from '../../runtime/control/api/terminal-protocol';
 import { openTerminal, type TerminalOptions, type TerminalSession } from '../../runtime/control/terminal';
+import { isProcessAlive as alive } from '../../runtime/control/connection-file';
 import { until } from './helpers';
 
 /** A terminal whose output is collected; nothing is acknowledged unless the test does. */
@@ -23,15 +24,6 @@ function collect(options: Partial<TerminalOptions>) {
       .map((m) => m.data)
       .join('');
   return { session, messages, output };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('the console terminal (pty side)', () => {

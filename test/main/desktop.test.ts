@@ -19,6 +19,7 @@ import { loadWindowState, WINDOW_STATE_FILE } from '../../main/window-state';
 import { methodNames, type StatusUpdate } from '../../runtime/control/api';
 import type { TerminalServerMessage } from '../../runtime/control/api/terminal-protocol';
 import { CONTENT_SECURITY_POLICY } from '../../main/csp';
+import { isProcessAlive as alive } from '../../runtime/control/connection-file';
 import { tempDir, until } from '../control/helpers';
 import { createElectronStandIn, type StandInWindow } from '../helpers/electron-stand-in';
 
@@ -38,15 +39,6 @@ function ensureDesktopBundle(): void {
   const r = spawnSync(path.join(root, 'node_modules/.bin/electron-vite'), ['build'], { cwd: root, encoding: 'utf8' });
   assert.equal(r.status, 0, `electron-vite build failed:\n${r.stdout}\n${r.stderr}`);
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('the desktop app under an Electron stand-in, over a real multicomputer', () => {
   let tmp: ReturnType<typeof tempDir>;
