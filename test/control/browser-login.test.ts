@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cookieValue, createBrowserLogins } from '../../runtime/control/browser-login';
+import { terminalSockets } from '../../runtime/control/terminal';
 import { Socket, startHarness, tempDir, type Harness } from './helpers';
 
 /** GET without following redirects (fetch would follow the 303 and drop Set-Cookie). */
@@ -43,7 +44,10 @@ describe('browser sign-in to the headless console', () => {
     renderer = tempDir('mcs-renderer-');
     mkdirSync(renderer.dir, { recursive: true });
     writeFileSync(path.join(renderer.dir, 'index.html'), '<!doctype html><title>console</title>');
-    h = await startHarness({ staticDir: renderer.dir });
+    h = await startHarness({
+      staticDir: renderer.dir,
+      sockets: terminalSockets({ mcsHome: renderer.dir, cluster: 'logintest', shell: '/bin/sh' }),
+    });
   });
   after(async () => {
     await h.close();
@@ -150,6 +154,21 @@ describe('browser sign-in to the headless console', () => {
     await anonymous.opened;
     anonymous.send({ id: 2, method: 'status' });
     assert.equal(await anonymous.closed, 4401);
+  });
+
+  test('the terminal socket opens only for a signed-in browser of the console origin, or the token', async () => {
+    const ptyUrl = `${h.server.url.replace('http', 'ws')}/pty`;
+    const session = await signIn(h);
+    await assert.rejects(new Socket(ptyUrl, { headers: { Origin: h.server.url } }).opened, /401/);
+    await assert.rejects(new Socket(ptyUrl, { headers: { Cookie: `mcs_session=${session}`, Origin: 'http://evil.example' } }).opened, /403/);
+    await assert.rejects(new Socket(`${ptyUrl}?token=${h.server.token}`).opened, /401/, 'the terminal takes no token in its URL');
+    for (const headers of [{ Cookie: `mcs_session=${session}`, Origin: h.server.url }, { Authorization: `Bearer ${h.server.token}` }]) {
+      const pty = new Socket(ptyUrl, { headers });
+      await pty.opened;
+      assert.equal((await pty.next<{ type: string }>()).type, 'ready');
+      pty.send({ type: 'input', data: 'exit\r' });
+      assert.equal(await pty.closed, 1000);
+    }
   });
 
   test('the console page is served without the token in it', async () => {
