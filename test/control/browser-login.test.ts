@@ -162,7 +162,8 @@ describe('browser sign-in to the headless console', () => {
     await assert.rejects(new Socket(ptyUrl, { headers: { Origin: h.server.url } }).opened, /401/);
     await assert.rejects(new Socket(ptyUrl, { headers: { Cookie: `mcs_session=${session}`, Origin: 'http://evil.example' } }).opened, /403/);
     await assert.rejects(new Socket(`${ptyUrl}?token=${h.server.token}`).opened, /401/, 'the terminal takes no token in its URL');
-    for (const headers of [{ Cookie: `mcs_session=${session}`, Origin: h.server.url }, { Authorization: `Bearer ${h.server.token}` }]) {
+    const signedIn: Record<string, string>[] = [{ Cookie: `mcs_session=${session}`, Origin: h.server.url }, { Authorization: `Bearer ${h.server.token}` }];
+    for (const headers of signedIn) {
       const pty = new Socket(ptyUrl, { headers });
       await pty.opened;
       assert.equal((await pty.next<{ type: string }>()).type, 'ready');

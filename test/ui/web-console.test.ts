@@ -111,6 +111,17 @@ describe('mcs console in a browser, over a real multicomputer', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'console-terminal.png') });
   });
 
+  test('the shell outlives the view: away to another view and back, it is the same session', async () => {
+    await page.goto(new URL('/#/nodes', loginUrl).href);
+    await page.getByTestId('terminal').waitFor({ state: 'detached' });
+    await page.goto(new URL('/#/terminal', loginUrl).href);
+    await page.getByTestId('terminal-state').filter({ hasText: 'running' }).waitFor();
+    assert.match((await page.locator('.xterm-rows').textContent()) ?? '', /NODE\s+STATE\s+PID/);
+    await page.locator('.xterm-helper-textarea').focus();
+    await page.keyboard.type('echo still-$((6*7))\n');
+    await until('the same shell answers', async () => /still-42/.test((await page.locator('.xterm-rows').textContent()) ?? ''), 30_000);
+  });
+
   test('the page, its URL and the event log never contain the token; the page raised no errors', async () => {
     const html = await page.content();
     assert.ok(!html.includes(token), 'the token is in the page');
