@@ -8,6 +8,7 @@ const suites: Record<string, () => Promise<{ default: Suite }>> = {
   gsm: () => import('./suites/gsm'),
   detect: () => import('./suites/detect'),
   log: () => import('./suites/log'),
+  console: () => import('./suites/console'),
 };
 
 const args = process.argv.slice(2);

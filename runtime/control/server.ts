@@ -352,7 +352,13 @@ export async function startControlServer(backend: ControlBackend, options: Contr
           if (authTimer) clearTimeout(authTimer);
           send({ id: null, ok: true, result: { authenticated: true } });
         } else {
-          reply(null, new ControlError('unauthorized', 'the first message must be {"token": "<token from control.json>"}'));
+          reply(
+            null,
+            new ControlError(
+              'unauthorized',
+              'not signed in: open the one-time login URL that `mcs console` printed, or send {"token": "<token from control.json>"} first',
+            ),
+          );
           ws.close(WS_CLOSE_UNAUTHORIZED, 'unauthorized');
         }
         return;

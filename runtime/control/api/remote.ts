@@ -134,7 +134,10 @@ export function createRemoteClient(remote: RemoteOptions): ControlClient {
         !opened
           ? notAnswering()
           : ev.code === 4401
-            ? new ControlError('unauthorized', 'the multicomputer refused the token')
+            ? new ControlError(
+                'unauthorized',
+                remote.token ? 'the multicomputer refused the token' : 'not signed in: open the one-time login URL that `mcs console` printed',
+              )
             : new ControlError('unavailable', `lost the connection to the multicomputer at ${base}`),
       );
     };
