@@ -108,7 +108,7 @@ describe('mcs console in a browser, over a real multicomputer', () => {
     }, 60_000);
     const text = (await rows.textContent()) ?? '';
     assert.match(text, /mcs nodes/);
-    await page.screenshot({ path: path.join(ARTIFACTS, 'console-terminal.png') });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'web-console-terminal.png') });
   });
 
   test('the shell outlives the view: away to another view and back, it is the same session', async () => {

@@ -6,8 +6,9 @@
 // piling up in memory (api/terminal-protocol.ts).
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
-import { ref, type Ref } from 'vue';
+import { ref, watchEffect, type Ref } from 'vue';
 import { MAX_INPUT_CHARS, createAckCounter } from '../../../runtime/control/api/terminal-protocol';
+import { useTheme } from '../lib/theme';
 import { mirrorStyleElementsIntoAdoptedSheets } from './adopted-styles';
 import { openTerminalChannel, type TerminalChannel } from './channel';
 
@@ -20,11 +21,12 @@ export interface TerminalSessionView {
   readonly detail: Ref<string>;
 }
 
-let current: (TerminalSessionView & { channel: TerminalChannel }) | null = null;
+let current: (TerminalSessionView & { channel: TerminalChannel; stopTheme: () => void }) | null = null;
 
-function dark(): boolean {
-  return window.matchMedia?.('(prefers-color-scheme: dark)').matches ?? false;
-}
+const THEMES = {
+  dark: { background: '#11151c', foreground: '#e6e9ef', cursor: '#e6e9ef', selectionBackground: '#2f4a6b' },
+  light: { background: '#fbfbfc', foreground: '#1d2330', cursor: '#1d2330', selectionBackground: '#b9d7f5' },
+};
 
 /**
  * The running session shown in `host`, or a new one if there is none or its shell
@@ -37,6 +39,7 @@ export function terminalSession(host: HTMLElement): TerminalSessionView {
     return current;
   }
   current?.channel.close();
+  current?.stopTheme();
   current?.term.dispose();
   mirrorStyleElementsIntoAdoptedSheets();
 
@@ -47,10 +50,10 @@ export function terminalSession(host: HTMLElement): TerminalSessionView {
     fontFamily: 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace',
     fontSize: 13,
     scrollback: 5000,
-    theme: dark()
-      ? { background: '#11151c', foreground: '#e6e9ef' }
-      : { background: '#fbfbfc', foreground: '#1d2330', cursor: '#1d2330', selectionBackground: '#b9d7f5' },
   });
+  // Follows the console's light/dark choice (lib/theme.ts), also when it changes.
+  const { theme } = useTheme();
+  const stopTheme = watchEffect(() => (term.options.theme = THEMES[theme.value]));
   const fit = new FitAddon();
   term.loadAddon(fit);
   host.replaceChildren(container);
@@ -93,6 +96,6 @@ export function terminalSession(host: HTMLElement): TerminalSessionView {
     for (let i = 0; i < data.length; i += MAX_INPUT_CHARS) channel.send({ type: 'input', data: data.slice(i, i + MAX_INPUT_CHARS) });
   });
   term.onResize(({ cols, rows }) => channel.send({ type: 'resize', cols, rows }));
-  current = { term, fit, container, state, detail, channel };
+  current = { term, fit, container, state, detail, channel, stopTheme };
   return current;
 }
