@@ -5,7 +5,11 @@ import type { KitApp } from '../runtime/nodes/kit-apps';
 
 const apps: Record<string, () => Promise<KitApp>> = {
   counter: () => import('../runtime/apps/counter'),
+  tally: () => import('../runtime/apps/tally'),
 };
+
+/** test/main checks this against runtime/apps/*.ts, so a new app is not left out of the desktop build. */
+export const BUNDLED_APP_NAMES = Object.keys(apps);
 
 export function loadKitApp(name: string): Promise<KitApp> {
   const load = Object.hasOwn(apps, name) ? apps[name] : undefined;

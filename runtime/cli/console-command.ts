@@ -16,7 +16,7 @@ export const BUILT_RENDERER = path.resolve(path.dirname(fileURLToPath(import.met
 export const consoleCommand: Command = {
   name: 'console',
   group: 'lifecycle',
-  usage: '[--nodes N] [--gsm-mb M] [--app NAME]... [--renderer DIR]',
+  usage: '[--nodes N] [--gsm-mb M] [--app NAME|PATH]... [--restart POLICY] [--renderer DIR]',
   summary: 'run a multicomputer and serve the console to a browser (prints a one-time login URL)',
   flags: [
     ...multicomputerFlags,

@@ -40,6 +40,12 @@ function ensureDesktopBundle(): void {
   assert.equal(r.status, 0, `electron-vite build failed:\n${r.stdout}\n${r.stderr}`);
 }
 
+test('the desktop bundle carries every app in runtime/apps', async () => {
+  const { BUNDLED_APP_NAMES } = await import('../../main/bundled-apps');
+  const apps = readdirSync(path.join(root, 'runtime/apps')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
+  assert.deepEqual([...BUNDLED_APP_NAMES].sort(), apps.sort());
+});
+
 describe('the desktop app under an Electron stand-in, over a real multicomputer', () => {
   let tmp: ReturnType<typeof tempDir>;
   let userData: string;
