@@ -4,7 +4,7 @@
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { setClient } from '../../renderer/src/api/connect';
-import { PAGE_ROWS, useLogStore } from '../../renderer/src/stores/log';
+import { FIRST_PAGE_ROWS, PAGE_ROWS, useLogStore } from '../../renderer/src/stores/log';
 import { fakeClient, row } from './fake-client';
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
@@ -24,11 +24,12 @@ describe('log store', () => {
     setClient(f.client);
     const log = useLogStore();
     await log.apply();
-    expect(log.count).toBe(PAGE_ROWS);
-    expect(log.all()[0]!.id).toBe(2500 - PAGE_ROWS + 1);
+    expect(log.count).toBe(FIRST_PAGE_ROWS);
+    expect(log.all()[0]!.id).toBe(2500 - FIRST_PAGE_ROWS + 1);
     expect(log.all().at(-1)!.id).toBe(2500);
     expect(await log.loadOlder()).toBe(PAGE_ROWS);
-    expect(await log.loadOlder()).toBe(500);
+    expect(await log.loadOlder()).toBe(PAGE_ROWS);
+    expect(await log.loadOlder()).toBe(2500 - FIRST_PAGE_ROWS - 2 * PAGE_ROWS);
     expect(log.olderCursor).toBeNull();
     expect(await log.loadOlder()).toBe(0);
     expect(log.all().map((r) => r.id)).toEqual(Array.from({ length: 2500 }, (_, i) => i + 1));

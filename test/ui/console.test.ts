@@ -150,6 +150,8 @@ describe('the console in a browser, over a real multicomputer', () => {
     await shot(page, 'faults');
     await go('Terminal');
     await shot(page, 'terminal');
+    await go('Debugger');
+    await shot(page, 'debugger');
   });
 
   test('killing node 1 from the UI: confirmed, failed in Nodes, node.failed in the log, demo.shared abandoned', async () => {

@@ -160,7 +160,7 @@ describe('console renderer in Chromium (headless mode, fixture backend)', () => 
       await page.goto(`${harness.server.url}/#/overview`);
       await page.getByTestId('signin-needed').waitFor();
       assert.match(await page.getByTestId('signin-needed').innerText(), /one-time login link/);
-      assert.match(await page.getByTestId('connection').innerText(), /not signed in/);
+      assert.match(await page.getByTestId('connection').innerText(), /^disconnected: not signed in/);
       assert.ok(problems.every((p) => /401/.test(p)), `only refusals: ${problems.join('; ')}`);
     } finally {
       await fresh.close();

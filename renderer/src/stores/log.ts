@@ -11,8 +11,10 @@ import { LOG_CSV_HEADER, csvLogLine } from '../../../runtime/control/api/log-csv
 import { connect } from '../api/connect';
 import { EMPTY_FORM, toLogFilter, type LogFilterForm } from '../lib/log-filter-form';
 
-/** The newest rows come first; the rest as the operator scrolls up. */
+/** Older pages, loaded as the operator scrolls up (and for exports): as large as the API allows. */
 export const PAGE_ROWS = MAX_LOG_LIMIT;
+/** The first page only has to fill the screen: fewer rows to fetch, validate and draw before anything shows. */
+export const FIRST_PAGE_ROWS = 200;
 /** Rows kept for the view; past this the oldest are dropped (a bounded tab, whatever the tail brings). */
 export const MAX_ROWS = 500_000;
 const SAVED_KEY = 'mcs.log.savedFilters';
@@ -116,7 +118,7 @@ export const useLogStore = defineStore('log', () => {
           },
         },
       );
-      const page = await api().log({ filter: parsed.filter, limit: PAGE_ROWS });
+      const page = await api().log({ filter: parsed.filter, limit: FIRST_PAGE_ROWS });
       if (myEpoch !== epoch) return;
       setRows(page.rows.slice());
       olderCursor.value = page.next;
