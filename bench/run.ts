@@ -10,6 +10,7 @@ const suites: Record<string, () => Promise<{ default: Suite }>> = {
   log: () => import('./suites/log'),
   webcache: () => import('./suites/webcache'),
   recovery: () => import('./suites/recovery'),
+  console: () => import('./suites/console'),
 };
 
 const args = process.argv.slice(2);

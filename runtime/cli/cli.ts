@@ -5,6 +5,7 @@ import { ControlError } from '../control/api';
 import { resolveStateDir } from '../control/state-dir';
 import { boolFlag, parseArgs, stringFlag, UsageError, type FlagSpec } from './args';
 import { tableCommands } from './commands';
+import { consoleCommand } from './console-command';
 import { Cancelled, Context, type CliIO, type Command } from './context';
 import { loadCommand } from './load-command';
 import { logCommand } from './log-command';
@@ -25,6 +26,7 @@ export const commands: Command[] = [
   loadCommand,
   ...tableCommands.filter((c) => c.group === 'modify'),
   upCommand,
+  consoleCommand,
   downCommand,
 ];
 

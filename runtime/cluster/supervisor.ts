@@ -345,7 +345,7 @@ export class Supervisor implements Multicomputer {
     map.store32(rec + N.state, NodeSlotState.Joining);
     slot.reader.reset(id, incarnation);
 
-    const proc = this.host.spawn(
+    const proc = await this.host.spawn(
       encodeNodeArgs({
         gsm: this.gsm.name,
         node: id,

@@ -331,6 +331,14 @@ export type LogPage = z.infer<typeof LogPage>;
 
 const LogCursor = z.string().min(1).max(128);
 
+/**
+ * The cursor naming a row's position, for paging from any row (context around an
+ * event): the same text runtime/log/query.ts's cursorOf makes (test/control/api.test.ts checks).
+ */
+export function logCursorOf(rowId: number): string {
+  return `e${rowId.toString(36)}`;
+}
+
 // ---------------------------------------------------------------------------
 // Results of the modification tools
 

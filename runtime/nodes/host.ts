@@ -15,7 +15,8 @@ export interface NodeProcess {
 
 export interface NodeHost {
   readonly kind: 'node' | 'electron';
-  spawn(args: string[]): NodeProcess;
+  /** A promise where the pid is known only once the process has started (Electron's utility processes). */
+  spawn(args: string[]): NodeProcess | Promise<NodeProcess>;
 }
 
 /** The node entry point's arguments, shared by both hosts and node-main. */

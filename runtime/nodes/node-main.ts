@@ -10,10 +10,11 @@ import { monotonicNs, threadId } from '../gsm/native';
 import { EventRingWriter } from '../log/ring';
 import { followGenerations, membersOf } from '../membership/generations';
 import { GlobalObjects } from '../objects/global-objects';
-import type { AppContext, AppStart, RunningApp } from './app-context';
+import type { AppContext, RunningApp } from './app-context';
 import { NodeThreads } from './app-threads';
 import { ThreadBackstop, registerThread } from './threads';
 import { APP_ENDPOINT_EVENT, decodeNodeArgs } from './host';
+import { loadKitApp, type KitApp } from './kit-apps';
 
 const args = decodeNodeArgs(process.argv.slice(2));
 const gsm = Gsm.attach(args.gsm);
@@ -48,13 +49,12 @@ function beat() {
 // App code is loaded before the first heartbeat: compiling it blocks this thread
 // (hundreds of ms on a busy machine), and until the first beat the node is only
 // 'starting', not yet watched for hangs.
-async function loadApp(name: string): Promise<{ name: string; mod?: { start?: AppStart }; error?: Error }> {
+async function loadApp(name: string): Promise<{ name: string; mod?: KitApp; error?: Error }> {
   try {
-    // A bundled app by name (runtime/apps/<name>.ts), or the absolute path of a
-    // module exporting start(): the developer's own global application.
+    // A bundled app by name (runtime/apps/<name>.ts, or the desktop bundle's table),
+    // or the absolute path of a module exporting start(): the developer's own app.
     if (!name.startsWith('/') && !/^[a-z][a-z0-9-]*$/.test(name)) throw new Error('app names are lower-case words or absolute paths');
-    const url = name.startsWith('/') ? pathToFileURL(name).href : new URL(`../apps/${name}.ts`, import.meta.url).href;
-    return { name, mod: (await import(url)) as { start?: AppStart } };
+    return { name, mod: name.startsWith('/') ? ((await import(pathToFileURL(name).href)) as KitApp) : await loadKitApp(name) };
   } catch (err) {
     return { name, error: err as Error };
   }
