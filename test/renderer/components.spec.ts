@@ -137,7 +137,8 @@ describe('destructive actions', () => {
 });
 
 function node(id: number, state: NodeInfo['state'], hb: number | null = 20): NodeInfo {
-  return { id, state, pid: 100 + id, incarnation: 1, heartbeatAgeMs: hb, joinedGeneration: 1, gsmHousedBytes: 1, gsmUsedBytes: 0, contributionFailed: false, apps: [] };
+  return { id, state, pid: 100 + id, incarnation: 1, heartbeatAgeMs: hb, joinedGeneration: 1, gsmHousedBytes: 1, gsmUsedBytes: 0, contributionFailed: false, apps: [],
+    suspicion: hb === null ? null : 0, expectedIntervalMs: 100, deadlineMs: 800, detectorLagMs: 0, restarts: 0, restartGaveUp: false, threads: [] };
 }
 function update(generation: number, nodes: NodeInfo[]): StatusUpdate {
   return {
@@ -147,6 +148,7 @@ function update(generation: number, nodes: NodeInfo[]): StatusUpdate {
       heartbeatPeriodMs: 100, heartbeatTimeoutMs: 250,
       gsm: { name: 'g', totalBytes: 100, systemBytes: 10, contributionBytes: 45, usedBytes: 5, memoryFailures: 0 },
       objects: { sections: 0, mutexes: 0, events: 0, hwlocks: 0, mailboxes: 0 }, logRows: 0,
+      restartPolicy: 'never', detectorLagMs: 0,
     },
   };
 }
