@@ -17,6 +17,7 @@ import path from 'node:path';
 import { Gsm, initContribution } from '../gsm/gsm';
 import { H, N, NodeSlotState, ObjectType, contribution, logRing, nodeRecord, type GsmGeometry } from '../gsm/layout';
 import { monotonicNs } from '../gsm/native';
+import { DebuggerService } from '../debugger/service';
 import { publishGeneration } from '../membership/generations';
 import { EventQuery } from '../log/query';
 import { EventRingReader, type RingEvent } from '../log/ring';
@@ -111,6 +112,7 @@ export class Supervisor implements Multicomputer {
   readonly startedAtNs = monotonicNs();
   readonly heartbeatPeriodMs: number;
   readonly heartbeatTimeoutMs: number;
+  readonly debugger?: DebuggerService;
 
   private readonly slots: Slot[] = [];
   private readonly history: GenerationRecord[] = [];
@@ -160,6 +162,15 @@ export class Supervisor implements Multicomputer {
       host: host.kind,
     });
     if (replaced !== null) this.store.record('gsm.stale-replaced', gsm.name, { previousSupervisorPid: replaced });
+    if (opts.debugger !== false)
+      this.debugger = new DebuggerService({
+        stateDir: opts.stateDir,
+        gsm,
+        record: (kind, object, details) => this.store.record(kind, object, details),
+        heartbeatPeriodMs: this.heartbeatPeriodMs,
+        heartbeatTimeoutMs: this.heartbeatTimeoutMs,
+        sessionLeaseMs: opts.debugSessionLeaseMs,
+      });
     for (let id = 0; id < gsm.layout.maxNodes; id++)
       this.slots.push({
         id,
@@ -181,6 +192,7 @@ export class Supervisor implements Multicomputer {
   // ------------------------------------------------------------ lifecycle
 
   async start(): Promise<void> {
+    await this.debugger?.start();
     this.beatSupervisor();
     this.timers.push(setInterval(() => this.beatSupervisor(), SUPERVISOR_BEAT_MS));
     this.timers.push(setInterval(() => this.drainRings(), DRAIN_EVERY_MS));
@@ -197,12 +209,15 @@ export class Supervisor implements Multicomputer {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // Paused threads would not hear SIGTERM: let them go first.
+    await this.debugger?.detachAll('multicomputer stopping');
     await Promise.all(
       this.slots
         .filter((s) => s.proc && (s.state === 'up' || s.state === 'starting' || s.state === 'suspect' || s.state === 'stopped'))
         .map((s) => this.leave(s)),
     );
     for (const t of this.timers) clearInterval(t);
+    await this.debugger?.stop();
     this.drainRings();
     this.store.record('multicomputer.stop', this.name, {});
     this.emitChange();
@@ -276,6 +291,7 @@ export class Supervisor implements Multicomputer {
         heartbeatMs: this.heartbeatPeriodMs,
         supervisorPid: process.pid,
         apps: this.opts.apps,
+        debugSocket: this.debugger?.socketPath,
       }),
     );
     Object.assign(slot, { proc, pid: proc.pid, incarnation, state: 'starting', apps: this.opts.apps, expectExit: false, suspected: false, failing: null });

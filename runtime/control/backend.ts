@@ -13,6 +13,7 @@ import { MAILBOX_FIELDS, MAILBOX_SLOT_BYTES, MailboxFlags, mailboxBytes } from '
 import { readMutexState } from '../objects/mutex';
 import type { ObjectRecord } from '../objects/namespace';
 import type { Multicomputer, NodeView } from '../cluster/types';
+import { debugMethods } from './debug-backend';
 import {
   ControlError,
   MAX_READ_BYTES,
@@ -88,7 +89,14 @@ function nodeRange(ids: readonly number[]): string {
 }
 
 export function createControlBackend(mc: Multicomputer): ControlBackend {
-  return new MulticomputerBackend(mc);
+  const backend = new MulticomputerBackend(mc);
+  if (!mc.debugger) return backend;
+  const svc = mc.debugger;
+  const debug = debugMethods(() => {
+    if (mc.gsm.closed) throw new ControlError('unavailable', `multicomputer '${mc.name}' has stopped`);
+    return svc;
+  });
+  return Object.assign(backend, debug);
 }
 
 class MulticomputerBackend implements ControlBackend {

@@ -24,6 +24,8 @@ export interface NodeArgs {
   heartbeatMs: number;
   supervisorPid: number;
   apps: string[];
+  /** The supervisor's debugger service (runtime/debugger/service.ts), if it runs one. */
+  debugSocket?: string;
 }
 
 export function encodeNodeArgs(a: NodeArgs): string[] {
@@ -34,6 +36,7 @@ export function encodeNodeArgs(a: NodeArgs): string[] {
     `--heartbeat-ms=${a.heartbeatMs}`,
     `--supervisor-pid=${a.supervisorPid}`,
     `--apps=${a.apps.join(',')}`,
+    ...(a.debugSocket ? [`--debug-socket=${a.debugSocket}`] : []),
   ];
 }
 
@@ -55,6 +58,7 @@ export function decodeNodeArgs(argv: string[]): NodeArgs {
     heartbeatMs: num('heartbeat-ms'),
     supervisorPid: num('supervisor-pid'),
     apps: get('apps').split(',').filter(Boolean),
+    debugSocket: argv.find((a) => a.startsWith('--debug-socket='))?.slice('--debug-socket='.length),
   };
 }
 

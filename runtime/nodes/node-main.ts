@@ -10,6 +10,8 @@ import { monotonicNs } from '../gsm/native';
 import { EventRingWriter } from '../log/ring';
 import { followGenerations, membersOf } from '../membership/generations';
 import { GlobalObjects } from '../objects/global-objects';
+import { existsSync } from 'node:fs';
+import { armedPathFor, startDebugAgent } from '../debugger/agent';
 import type { AppContext, AppStart, RunningApp } from './app-context';
 import { decodeNodeArgs } from './host';
 
@@ -23,6 +25,12 @@ const stopping = new AbortController();
 const parentAtStart = process.ppid;
 
 log('node.start', null, { pid: process.pid, incarnation: args.incarnation, apps: args.apps });
+// Before any app starts; while breakpoints are set, apps wait for the agent to have
+// them, so a node that joins later stops at them from its first line.
+if (args.debugSocket) {
+  const agent = startDebugAgent({ socketPath: args.debugSocket, node: args.node, incarnation: args.incarnation });
+  if (existsSync(armedPathFor(args.debugSocket))) await agent.ready;
+}
 
 function exitNow(kind: string, details: unknown, code: number): never {
   log(kind, null, details);
