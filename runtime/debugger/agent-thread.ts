@@ -152,22 +152,21 @@ function functionEntries(source: string, fn: string): { line: number; column: nu
   return out;
 }
 
-/** V8 breakpoints for `spec` in one script of `t` (none if the script does not match). */
-async function place(t: Target, spec: BreakSpec, scriptId: string, script: Script): Promise<string[]> {
-  if (!isAppScript(script.url)) return [];
+/** Places `spec` in one script of `t` (if it matches), adding the V8 breakpoint ids to `ids` as they are set. */
+async function place(t: Target, spec: BreakSpec, scriptId: string, script: Script, ids: string[]): Promise<void> {
+  if (!isAppScript(script.url)) return;
   let locations: { line: number; column: number }[] = [];
   if (spec.file !== null && spec.line !== null) {
     const p = pathOf(script.url);
-    if (!(p === spec.file || p.endsWith(spec.file.startsWith('/') ? spec.file : `/${spec.file}`))) return [];
+    if (!(p === spec.file || p.endsWith(spec.file.startsWith('/') ? spec.file : `/${spec.file}`))) return;
     const map = sourceMapOf(script);
     const gen = map ? toGenerated(map, spec.line - 1) : { line: spec.line - 1, column: 0 };
     if (gen) locations = [gen];
   } else if (spec.fn !== null) {
     const { scriptSource } = (await t.post('Debugger.getScriptSource', { scriptId })) as { scriptSource: string };
-    if (!scriptSource.includes(spec.fn)) return [];
+    if (!scriptSource.includes(spec.fn)) return;
     locations = functionEntries(scriptSource, spec.fn);
   }
-  const ids: string[] = [];
   for (const loc of locations) {
     try {
       const r = (await t.post('Debugger.setBreakpoint', {
@@ -179,7 +178,6 @@ async function place(t: Target, spec: BreakSpec, scriptId: string, script: Scrip
       // no breakable position there (V8 refuses): other scripts may still match
     }
   }
-  return ids;
 }
 
 const appliesTo = (spec: BreakSpec, t: Target) => !spec.threads || spec.threads.includes(t.thread);
@@ -201,9 +199,11 @@ function syncBreakpoints(t: Target): Promise<void> {
     }
     for (const spec of breakSpecs) {
       if (!appliesTo(spec, t) || t.breakpoints.has(spec.id)) continue;
-      const ids: string[] = [];
-      for (const [scriptId, script] of [...t.scripts]) ids.push(...(await place(t, spec, scriptId, script)));
-      t.breakpoints.set(spec.id, { json: JSON.stringify(spec), ids });
+      // Registered before placing: a thread can hit a placed breakpoint while the
+      // rest of its scripts are still being searched.
+      const entry = { json: JSON.stringify(spec), ids: [] as string[] };
+      t.breakpoints.set(spec.id, entry);
+      for (const [scriptId, script] of [...t.scripts]) await place(t, spec, scriptId, script, entry.ids);
     }
   });
   return t.sync.catch(() => undefined);
@@ -214,7 +214,7 @@ function placeInNewScript(t: Target, scriptId: string, script: Script) {
   t.sync = t.sync.then(async () => {
     for (const spec of breakSpecs) {
       const applied = t.breakpoints.get(spec.id);
-      if (applied) applied.ids.push(...(await place(t, spec, scriptId, script)));
+      if (applied) await place(t, spec, scriptId, script, applied.ids);
     }
   });
 }
@@ -244,13 +244,23 @@ function onDebuggerEvent(t: Target, method: string, params: Record<string, unkno
     }
     case 'Debugger.paused': {
       const p = params as { callFrames: CallFrame[]; reason: string; hitBreakpoints?: string[] };
+      if (p.reason === 'Break on start') {
+        // A worker released from waitForDebuggerOnStart stops on its first line by
+        // itself; that is our doing, not the user's: let it run on to the breakpoints.
+        void t.post('Debugger.resume', {}).catch(() => undefined);
+        return;
+      }
       t.state = 'paused';
       t.frames = p.callFrames;
       const frames = p.callFrames.slice(0, 256).map((f) => frameOf(t, f));
       t.where = frames[0] ?? null;
       const hit = new Set(p.hitBreakpoints ?? []);
-      const specIds = [...t.breakpoints].filter(([, b]) => b.ids.some((id) => hit.has(id))).map(([id]) => id);
-      send({ type: 'paused', thread: t.thread, reason: p.reason, breakpoints: specIds, frames });
+      // A thread can stop at a breakpoint before the reply that gave us its id has
+      // arrived: name the breakpoint once placement has caught up.
+      const known = () => [...t.breakpoints].filter(([, b]) => b.ids.some((id) => hit.has(id))).map(([id]) => id);
+      const report = () => send({ type: 'paused', thread: t.thread, reason: p.reason.slice(0, 64), breakpoints: known(), frames });
+      if (hit.size === 0 || known().length > 0) report();
+      else void t.sync.then(report, report);
       return;
     }
     case 'Debugger.resumed':
@@ -287,7 +297,12 @@ function onWorkerEvent(method: string, params: Record<string, unknown>): void {
     const p = params as { sessionId: string; workerInfo: { title: string; url: string }; waitingForDebugger: boolean };
     // Our own thread, and Node's module-loader threads (tsx's hooks run in one), are not the application's.
     if (p.workerInfo.title.includes(AGENT_THREAD_NAME) || p.workerInfo.url.startsWith('node:internal') || p.workerInfo.title.includes('node:internal')) {
-      void postMain('NodeWorker.detach', { sessionId: p.sessionId }).catch(() => undefined);
+      // Release it first: detaching does not end waitForDebuggerOnStart, and a
+      // module-loader thread left waiting wedges every import in its worker.
+      void workerPost(p.sessionId)('Runtime.runIfWaitingForDebugger', {})
+        .catch(() => undefined)
+        .then(() => postMain('NodeWorker.detach', { sessionId: p.sessionId }))
+        .catch(() => undefined);
       return;
     }
     const name = p.workerInfo.title.replace(/^\[worker \d+\]\s*/, '') || p.workerInfo.url || 'worker';

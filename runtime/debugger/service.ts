@@ -376,12 +376,15 @@ export class DebuggerService {
     for (const a of this.actions.values()) {
       if (!a.enabled || a.kind === 'watch') continue;
       const mine = [...(conn?.threads.values() ?? [])];
-      // A thread number no thread has yet stands for "threads that start later".
-      const phantom = { node, thread: 1_000_000, state: 'running' as const };
-      const scope = this.scope([...mine.map((t) => ({ node, thread: t.thread, state: this.setState(t) })), phantom]);
-      const chosen = evaluateSet(a.target, { ...scope, threads: scope.threads.filter((t) => t.node === node) });
+      // Threads that do not exist yet stand in for the ones that start later: the
+      // numbers 1..64 (a set may name [*.3] before node 4's third thread exists) and
+      // one beyond any number, which only "every thread" formulas match.
+      const present = new Set(mine.map((t) => t.thread));
+      const phantoms = [...Array.from({ length: 64 }, (_, i) => i + 1).filter((n) => !present.has(n)), 1_000_000].map((thread) => ({ node, thread, state: 'running' as const }));
+      const scope = this.scope([...mine.map((t) => ({ node, thread: t.thread, state: this.setState(t) })), ...phantoms]);
+      const chosen = evaluateSet(a.target, scope);
       if (chosen.length === 0) continue;
-      const all = chosen.some((k) => k.thread === phantom.thread);
+      const all = chosen.some((k) => k.thread === 1_000_000);
       specs.push({
         id: a.id,
         file: a.file,
