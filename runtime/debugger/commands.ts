@@ -260,7 +260,7 @@ export async function runCommand(svc: DebuggerService, session: Session, line: s
     case 'disable':
     case 'enable': {
       const ids = args === 'all' ? [...svc.actions.keys()] : args.split(/[\s,]+/).filter(Boolean).map(Number);
-      if (ids.length === 0 || ids.some((i) => !Number.isInteger(i))) throw new CommandError(`usage: ${VERBS[verb]}`);
+      if ((args !== 'all' && ids.length === 0) || ids.some((i) => !Number.isInteger(i))) throw new CommandError(`usage: ${VERBS[verb]}`);
       for (const id of ids) {
         const a = svc.actions.get(id);
         if (!a) throw new CommandError(`no action ${id} (see actions)`);

@@ -137,6 +137,8 @@ export class DebuggerService {
   private nextActionId = 1;
   stopModel: 'all' | 'independent' = 'all';
   private readonly frozen = new Map<number, { sinceNs: number; reason: string }>();
+  /** Thawed nodes whose lease holds until they beat again: heartbeat count at the thaw. */
+  private readonly thawing = new Map<number, { beats: number; untilNs: number }>();
   private readonly events: DebugEvent[] = [];
   private seq = 0;
   readonly output: { seq: number; thread: ThreadKey; text: string }[] = [];
@@ -366,7 +368,16 @@ export class DebuggerService {
     else this.shields.delete(node);
     const { map, layout } = this.opts.gsm;
     if (map.closed || this.frozen.has(node)) return;
-    map.store64n(nodeRecord(layout, node) + N.frozenUntilNs, monotonicNs() + (n > 0 ? this.leaseNs : this.graceNs));
+    if (n > 0) map.store64n(nodeRecord(layout, node) + N.frozenUntilNs, monotonicNs() + this.leaseNs);
+    else this.release(node);
+  }
+
+  /** Keeps the node's lease until it has beaten again (its main thread may have a backlog to run first), at most one lease. */
+  private release(node: number) {
+    const { map, layout } = this.opts.gsm;
+    const now = monotonicNs();
+    this.thawing.set(node, { beats: map.load64n(nodeRecord(layout, node) + N.heartbeatCount), untilNs: now + this.leaseNs });
+    map.store64n(nodeRecord(layout, node) + N.frozenUntilNs, now + this.leaseNs);
   }
 
   /** What an agent must set: each action with the threads of its node it targets (null: all, including later ones). */
@@ -608,10 +619,11 @@ export class DebuggerService {
     const f = this.frozen.get(node);
     if (!f) return;
     const now = monotonicNs();
-    const { map, layout } = this.opts.gsm;
+    const { map } = this.opts.gsm;
     if (!map.closed) {
-      // One timeout of grace: the node's main thread needs a moment to beat again.
-      map.store64n(nodeRecord(layout, node) + N.frozenUntilNs, now + this.graceNs);
+      // The lease holds until the node has beaten again (its main thread may have a
+      // backlog to run first), at most one lease: then it is judged as usual.
+      this.release(node);
       setNodeFrozen(map, node, false, now);
     }
     this.frozen.delete(node);
@@ -631,6 +643,14 @@ export class DebuggerService {
     const now = monotonicNs();
     const { map, layout } = this.opts.gsm;
     if (map.closed) return;
+    for (const [node, th] of [...this.thawing]) {
+      const rec = nodeRecord(layout, node);
+      if (this.frozen.has(node) || this.shields.has(node)) this.thawing.delete(node);
+      else if (map.load64n(rec + N.heartbeatCount) > th.beats || now > th.untilNs || !this.agents.has(node)) {
+        this.thawing.delete(node);
+        map.store64n(rec + N.frozenUntilNs, now + this.graceNs);
+      } else map.store64n(rec + N.frozenUntilNs, now + this.leaseNs);
+    }
     for (const node of new Set([...this.frozen.keys(), ...this.shields.keys()])) map.store64n(nodeRecord(layout, node) + N.frozenUntilNs, now + this.leaseNs);
     this.expireSessions();
   }

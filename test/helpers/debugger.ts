@@ -23,7 +23,16 @@ export function debugClient(mc: Supervisor): DebugClient {
   const client: DebugClient = {
     session: null,
     async run(line) {
-      const r = (await dispatch(backend, 'debugCommand', { session: client.session ?? undefined, line })) as DebugReply;
+      let r: DebugReply;
+      try {
+        r = (await dispatch(backend, 'debugCommand', { session: client.session ?? undefined, line })) as DebugReply;
+      } catch (e) {
+        // A test that stops polling for a while (a node restart) lets its session
+        // lapse, as a vanished client would: like a shell, open a new one.
+        if ((e as { code?: string }).code !== 'not-found' || !client.session) throw e;
+        client.session = null;
+        r = (await dispatch(backend, 'debugCommand', { line })) as DebugReply;
+      }
       client.session = r.session;
       return r;
     },
