@@ -159,6 +159,10 @@ export function evaluateSet(set: ThreadSet, scope: SetScope, seen: Set<string> =
         break;
       }
       case 'name': {
+        if (item.name === 'all') {
+          live.forEach(add);
+          break;
+        }
         if (item.name === 'running' || item.name === 'stopped' || item.name === 'held') {
           // held threads wait at a barrier: stopped, but not released by go.
           for (const t of live) if (t.state === item.name || (item.name === 'stopped' && t.state === 'held')) add(t);

@@ -25,11 +25,15 @@ const stopping = new AbortController();
 const parentAtStart = process.ppid;
 
 log('node.start', null, { pid: process.pid, incarnation: args.incarnation, apps: args.apps });
-// Before any app starts; while breakpoints are set, apps wait for the agent to have
-// them, so a node that joins later stops at them from its first line.
-if (args.debugSocket) {
-  const agent = startDebugAgent({ socketPath: args.debugSocket, node: args.node, incarnation: args.incarnation });
-  if (existsSync(armedPathFor(args.debugSocket))) await agent.ready;
+// The debug agent. While breakpoints are set it starts first and the apps wait for
+// it to have them, so a node that joins later stops at them from its first line;
+// otherwise it starts once the apps have, so it does not compete with them for the
+// CPU while the node comes up.
+const debugAgent = args.debugSocket ? { socketPath: args.debugSocket, node: args.node, incarnation: args.incarnation } : null;
+let agentStarted = false;
+if (debugAgent && existsSync(armedPathFor(debugAgent.socketPath))) {
+  agentStarted = true;
+  await startDebugAgent(debugAgent).ready;
 }
 
 function exitNow(kind: string, details: unknown, code: number): never {
@@ -87,6 +91,8 @@ for (const name of args.apps) {
     process.stderr.write(`node ${args.node}: app ${name} failed to start: ${(err as Error).message}\n`);
   }
 }
+
+if (debugAgent && !agentStarted) setTimeout(() => startDebugAgent(debugAgent), args.heartbeatMs).unref();
 
 // A graceful leave (the supervisor stopping, or `mcs down`): stop apps, then go.
 process.once('SIGTERM', async () => {
