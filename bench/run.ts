@@ -8,6 +8,7 @@ const suites: Record<string, () => Promise<{ default: Suite }>> = {
   gsm: () => import('./suites/gsm'),
   detect: () => import('./suites/detect'),
   log: () => import('./suites/log'),
+  debugger: () => import('./suites/debugger'),
 };
 
 const args = process.argv.slice(2);
