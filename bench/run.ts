@@ -11,6 +11,7 @@ const suites: Record<string, () => Promise<{ default: Suite }>> = {
   webcache: () => import('./suites/webcache'),
   recovery: () => import('./suites/recovery'),
   console: () => import('./suites/console'),
+  debugger: () => import('./suites/debugger'),
 };
 
 const args = process.argv.slice(2);

@@ -8,6 +8,7 @@ import { tableCommands } from './commands';
 import { consoleCommand } from './console-command';
 import { Cancelled, Context, type CliIO, type Command } from './context';
 import { loadCommand } from './load-command';
+import { debugCommand } from './debug-command';
 import { logCommand } from './log-command';
 import { dumpSectionCommand } from './section-command';
 import { downCommand, upCommand } from './up';
@@ -24,6 +25,7 @@ export const commands: Command[] = [
   logCommand,
   dumpSectionCommand,
   loadCommand,
+  debugCommand,
   ...tableCommands.filter((c) => c.group === 'modify'),
   upCommand,
   consoleCommand,

@@ -1,6 +1,7 @@
 // What a running multicomputer offers the layers above it (the control API, the
 // CLI, tests and benchmarks). The supervisor owns the GSM, the node processes,
 // membership and the event log; everything here is a view or an operator action.
+import type { DebuggerService } from '../debugger/service';
 import type { Gsm } from '../gsm/gsm';
 import type { EventQuery } from '../log/query';
 import type { EventStore } from '../log/store';
@@ -66,6 +67,10 @@ export interface MulticomputerOptions {
   heartbeatTimeoutMs?: number;
   /** Whether failed nodes come back by themselves (default on-failure). */
   restart?: RestartMode;
+  /** Run the debugger service and a debug agent in every node (default true). */
+  debugger?: boolean;
+  /** A debugger client that has not polled for this long has gone away (default 5000 ms). */
+  debugSessionLeaseMs?: number;
 }
 
 export type ChangeListener = () => void;
@@ -83,6 +88,8 @@ export interface Multicomputer {
   readonly heartbeatPeriodMs: number;
   readonly heartbeatTimeoutMs: number;
   readonly restartPolicy: RestartMode;
+  /** The distributed debugger's service (paper §5.3), when it runs. */
+  readonly debugger?: DebuggerService;
 
   nodes(): NodeView[];
   generation(): number;

@@ -10,11 +10,13 @@ import { monotonicNs, threadId } from '../gsm/native';
 import { EventRingWriter } from '../log/ring';
 import { followGenerations, membersOf } from '../membership/generations';
 import { GlobalObjects } from '../objects/global-objects';
-import type { AppContext, RunningApp } from './app-context';
 import { NodeThreads } from './app-threads';
 import { ThreadBackstop, registerThread } from './threads';
 import { APP_ENDPOINT_EVENT, decodeNodeArgs } from './host';
 import { loadKitApp, type KitApp } from './kit-apps';
+import { existsSync } from 'node:fs';
+import { armedPathFor, startDebugAgent } from '../debugger/agent';
+import type { AppContext, RunningApp } from './app-context';
 
 const args = decodeNodeArgs(process.argv.slice(2));
 const gsm = Gsm.attach(args.gsm);
@@ -31,6 +33,16 @@ registerThread(gsm, args.node, args.incarnation, 'main', threadId(), 'main');
 const backstop = new ThreadBackstop(gsm, objects.ns, (found) => {
   for (const a of found) log('mutex.abandoned', a.id, { name: a.name, holderNode: args.node, holderPid: process.pid, holderTid: a.tid, reason: 'thread exited' });
 });
+// The debug agent. While breakpoints are set it starts first and the apps wait for
+// it to have them, so a node that joins later stops at them from its first line;
+// otherwise it starts once the apps have, so it does not compete with them for the
+// CPU while the node comes up.
+const debugAgent = args.debugSocket ? { socketPath: args.debugSocket, node: args.node, incarnation: args.incarnation } : null;
+let agentStarted = false;
+if (debugAgent && existsSync(armedPathFor(debugAgent.socketPath))) {
+  agentStarted = true;
+  await startDebugAgent(debugAgent).ready;
+}
 
 function exitNow(kind: string, details: unknown, code: number): never {
   log(kind, null, details);
@@ -107,6 +119,8 @@ for (const { name, mod, error } of loadedApps) {
     process.stderr.write(`node ${args.node}: app ${name} failed to start: ${(err as Error).message}\n`);
   }
 }
+
+if (debugAgent && !agentStarted) setTimeout(() => startDebugAgent(debugAgent), args.heartbeatMs).unref();
 
 // A graceful leave (the supervisor stopping, or `mcs down`): stop apps, then go.
 process.once('SIGTERM', async () => {
