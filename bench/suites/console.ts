@@ -80,7 +80,7 @@ const suite: Suite = async (report) => {
     fillLog((events) => mc.store.append(events));
     const page = await browser.context.newPage();
     page.setDefaultTimeout(60_000);
-    await page.goto(`${server.url}/?token=${server.token}#/overview`);
+    await page.goto(server.loginUrl()); // signs in (session cookie) and lands on the console
     await page.getByTestId('connection').filter({ hasText: 'generation' }).waitFor();
 
     // ---- first render: route change to rows on screen

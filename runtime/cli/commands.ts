@@ -46,6 +46,7 @@ export function renderStatus(s: ClusterStatus, nodes?: readonly NodeInfo[], now 
       ].join(', '),
     ],
     ['log', plural(s.logRows, 'row')],
+    ...(nodes ?? []).flatMap((n) => (n.endpoints ?? []).map((e): [string, string] => [`node ${n.id} ${e.app}`, e.url])),
   ]);
 }
 
@@ -73,6 +74,8 @@ export function renderNodes(nodes: readonly NodeInfo[]): string {
     { header: 'APPS', value: (n) => (n.apps.length ? n.apps.join(',') : '-') },
     { header: 'THREADS', value: (n) => formatThreads(n.threads) },
   ];
+  if (nodes.some((n) => n.endpoints?.length))
+    cols.push({ header: 'ENDPOINTS', value: (n) => (n.endpoints?.length ? n.endpoints.map((e) => e.url).join(' ') : '-') });
   return nodes.length ? table(nodes, cols) : 'no nodes\n';
 }
 

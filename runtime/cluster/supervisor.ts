@@ -26,11 +26,12 @@ import { DetectorThread, checkEveryMsFor, type DetectorMessage } from '../member
 import { fenceNode } from '../membership/fencing';
 import type { Published } from '../membership/publisher';
 import type { Evidence } from '../membership/suspicion';
+import { DebuggerService } from '../debugger/service';
 import { EventQuery } from '../log/query';
 import { EventRingReader, type RingEvent } from '../log/ring';
 import { EventStore } from '../log/store';
 import type { NodeHost, NodeProcess } from '../nodes/host';
-import { encodeNodeArgs } from '../nodes/host';
+import { APP_ENDPOINT_EVENT, encodeNodeArgs } from '../nodes/host';
 import { readThreads } from '../nodes/threads';
 import { forceReleaseHwLock } from '../objects/hwlock';
 import { Namespace } from '../objects/namespace';
@@ -69,6 +70,8 @@ interface Slot {
   incarnation: number;
   joinedGeneration: number | null;
   apps: string[];
+  /** What this incarnation's apps published (APP_ENDPOINT_EVENT), by app. */
+  endpoints: Map<string, string>;
   exited: Promise<void> | null;
   /** Set while its failure is being handled, so concurrent triggers join it. */
   failing: Promise<void> | null;
@@ -148,6 +151,7 @@ export class Supervisor implements Multicomputer {
   readonly startedAtNs = monotonicNs();
   readonly heartbeatPeriodMs: number;
   readonly heartbeatTimeoutMs: number;
+  readonly debugger?: DebuggerService;
 
   private readonly slots: Slot[] = [];
   private readonly history: GenerationRecord[] = [];
@@ -210,6 +214,15 @@ export class Supervisor implements Multicomputer {
       checkEveryMs: checkEveryMsFor(this.heartbeatPeriodMs),
     });
     this.detector.onMessage((m) => this.onDetector(m));
+    if (opts.debugger !== false)
+      this.debugger = new DebuggerService({
+        stateDir: opts.stateDir,
+        gsm,
+        record: (kind, object, details) => this.store.record(kind, object, details),
+        heartbeatPeriodMs: this.heartbeatPeriodMs,
+        heartbeatTimeoutMs: this.heartbeatTimeoutMs,
+        sessionLeaseMs: opts.debugSessionLeaseMs,
+      });
     for (let id = 0; id < gsm.layout.maxNodes; id++)
       this.slots.push({
         id,
@@ -219,6 +232,7 @@ export class Supervisor implements Multicomputer {
         incarnation: 0,
         joinedGeneration: null,
         apps: [],
+        endpoints: new Map(),
         exited: null,
         failing: null,
         expectExit: false,
@@ -236,6 +250,7 @@ export class Supervisor implements Multicomputer {
   // ------------------------------------------------------------ lifecycle
 
   async start(): Promise<void> {
+    await this.debugger?.start();
     this.beatSupervisor();
     this.timers.push(setInterval(() => this.beatSupervisor(), SUPERVISOR_BEAT_MS));
     this.timers.push(setInterval(() => this.drainRings(), DRAIN_EVERY_MS));
@@ -255,6 +270,8 @@ export class Supervisor implements Multicomputer {
     if (this.stopped) return;
     this.stopped = true;
     for (const s of this.slots) if (s.restartTimer) clearTimeout(s.restartTimer);
+    // Paused threads would not hear SIGTERM: let them go first.
+    await this.debugger?.detachAll('multicomputer stopping');
     await Promise.all(
       this.slots
         .filter((s) => s.proc && (s.state === 'up' || s.state === 'starting' || s.state === 'suspect' || s.state === 'stopped'))
@@ -262,6 +279,7 @@ export class Supervisor implements Multicomputer {
     );
     for (const t of this.timers) clearInterval(t);
     await this.detector.stop();
+    await this.debugger?.stop();
     this.drainRings();
     this.store.record('multicomputer.stop', this.name, {});
     this.emitChange();
@@ -342,7 +360,7 @@ export class Supervisor implements Multicomputer {
     map.store32(rec + N.state, NodeSlotState.Joining);
     slot.reader.reset(id, incarnation);
 
-    const proc = this.host.spawn(
+    const proc = await this.host.spawn(
       encodeNodeArgs({
         gsm: this.gsm.name,
         node: id,
@@ -350,8 +368,11 @@ export class Supervisor implements Multicomputer {
         heartbeatMs: this.heartbeatPeriodMs,
         supervisorPid: process.pid,
         apps: this.opts.apps,
+        appConfig: this.opts.appConfig,
+        debugSocket: this.debugger?.socketPath,
       }),
     );
+    slot.endpoints.clear();
     const handled = deferred();
     Object.assign(slot, {
       proc,
@@ -612,7 +633,21 @@ export class Supervisor implements Multicomputer {
     } else {
       events = slot.reader.drain();
     }
-    if (events.length) this.store.append(events);
+    if (!events.length) return;
+    this.store.append(events);
+    for (const e of events) if (e.kind === APP_ENDPOINT_EVENT) this.noteEndpoint(slot, e.detailsJson);
+  }
+
+  private noteEndpoint(slot: Slot, detailsJson: string) {
+    try {
+      const d = JSON.parse(detailsJson) as { app?: unknown; url?: unknown };
+      if (typeof d.app === 'string' && typeof d.url === 'string' && /^https?:\/\//.test(d.url)) {
+        slot.endpoints.set(d.app, d.url);
+        this.emitChange();
+      }
+    } catch {
+      // A truncated or foreign record publishes nothing.
+    }
   }
 
   // ------------------------------------------------------------ views
@@ -639,6 +674,7 @@ export class Supervisor implements Multicomputer {
           apps: s.apps,
           ...this.suspicionView(s, running),
           threads: running ? readThreads(this.gsm, s.id) : [],
+          endpoints: running ? [...s.endpoints].map(([app, url]) => ({ app, url })) : [],
         };
       });
   }

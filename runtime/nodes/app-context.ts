@@ -15,6 +15,16 @@ export interface AppContext {
   members(): number[];
   /** Called after each membership generation this node installs. */
   onGeneration(listener: (generation: number, members: number[]) => void): void;
+  /**
+   * This app's configuration as given to the multicomputer (MulticomputerOptions.appConfig[name]),
+   * undefined if none: JSON that crossed a process boundary, so the app validates it.
+   */
+  config?: unknown;
+  /**
+   * Publishes a URL this app serves on this node (shown by `mcs status` and the API as
+   * the node's endpoint). Absent where nothing collects endpoints (worker threads).
+   */
+  publishEndpoint?(url: string): void;
   /** Aborted when the node is leaving: stop timers, finish in-flight work. */
   signal: AbortSignal;
   /**

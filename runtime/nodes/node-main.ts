@@ -10,10 +10,13 @@ import { monotonicNs, threadId } from '../gsm/native';
 import { EventRingWriter } from '../log/ring';
 import { followGenerations, membersOf } from '../membership/generations';
 import { GlobalObjects } from '../objects/global-objects';
-import type { AppContext, AppStart, RunningApp } from './app-context';
 import { NodeThreads } from './app-threads';
 import { ThreadBackstop, registerThread } from './threads';
-import { decodeNodeArgs } from './host';
+import { APP_ENDPOINT_EVENT, decodeNodeArgs } from './host';
+import { loadKitApp, type KitApp } from './kit-apps';
+import { existsSync } from 'node:fs';
+import { armedPathFor, startDebugAgent } from '../debugger/agent';
+import type { AppContext, RunningApp } from './app-context';
 
 const args = decodeNodeArgs(process.argv.slice(2));
 const gsm = Gsm.attach(args.gsm);
@@ -30,6 +33,16 @@ registerThread(gsm, args.node, args.incarnation, 'main', threadId(), 'main');
 const backstop = new ThreadBackstop(gsm, objects.ns, (found) => {
   for (const a of found) log('mutex.abandoned', a.id, { name: a.name, holderNode: args.node, holderPid: process.pid, holderTid: a.tid, reason: 'thread exited' });
 });
+// The debug agent. While breakpoints are set it starts first and the apps wait for
+// it to have them, so a node that joins later stops at them from its first line;
+// otherwise it starts once the apps have, so it does not compete with them for the
+// CPU while the node comes up.
+const debugAgent = args.debugSocket ? { socketPath: args.debugSocket, node: args.node, incarnation: args.incarnation } : null;
+let agentStarted = false;
+if (debugAgent && existsSync(armedPathFor(debugAgent.socketPath))) {
+  agentStarted = true;
+  await startDebugAgent(debugAgent).ready;
+}
 
 function exitNow(kind: string, details: unknown, code: number): never {
   log(kind, null, details);
@@ -45,6 +58,21 @@ function beat() {
   gsm.map.store64n(rec + N.heartbeatNs, monotonicNs());
   gsm.map.add64n(rec + N.heartbeatCount, 1);
 }
+// App code is loaded before the first heartbeat: compiling it blocks this thread
+// (hundreds of ms on a busy machine), and until the first beat the node is only
+// 'starting', not yet watched for hangs.
+async function loadApp(name: string): Promise<{ name: string; mod?: KitApp; error?: Error }> {
+  try {
+    // A bundled app by name (runtime/apps/<name>.ts, or the desktop bundle's table),
+    // or the absolute path of a module exporting start(): the developer's own app.
+    if (!name.startsWith('/') && !/^[a-z][a-z0-9-]*$/.test(name)) throw new Error('app names are lower-case words or absolute paths');
+    return { name, mod: name.startsWith('/') ? ((await import(pathToFileURL(name).href)) as KitApp) : await loadKitApp(name) };
+  } catch (err) {
+    return { name, error: err as Error };
+  }
+}
+const loadedApps = await Promise.all(args.apps.map(loadApp));
+
 beat();
 const heartbeat = setInterval(beat, args.heartbeatMs);
 
@@ -62,7 +90,7 @@ void followGenerations(
   },
   stopping.signal,
 );
-const ctx: AppContext = {
+const ctx: Omit<AppContext, 'config' | 'publishEndpoint'> = {
   node: args.node,
   incarnation: args.incarnation,
   objects,
@@ -75,21 +103,24 @@ const ctx: AppContext = {
 };
 
 const running: { name: string; app: RunningApp }[] = [];
-for (const name of args.apps) {
+for (const { name, mod, error } of loadedApps) {
   try {
-    // A bundled app by name (runtime/apps/<name>.ts), or the absolute path of a
-    // module exporting start(): the developer's own global application.
-    const url = name.startsWith('/') ? pathToFileURL(name).href : new URL(`../apps/${name}.ts`, import.meta.url).href;
-    if (!name.startsWith('/') && !/^[a-z][a-z0-9-]*$/.test(name)) throw new Error('app names are lower-case words or absolute paths');
-    const mod = (await import(url)) as { start?: AppStart };
-    if (typeof mod.start !== 'function') throw new Error(`${name} does not export start()`);
-    running.push({ name, app: await mod.start(ctx) });
+    if (error) throw error;
+    if (typeof mod?.start !== 'function') throw new Error(`${name} does not export start()`);
+    const appCtx: AppContext = {
+      ...ctx,
+      config: args.appConfig?.[name],
+      publishEndpoint: (url) => log(APP_ENDPOINT_EVENT, name, { app: name, url }),
+    };
+    running.push({ name, app: await mod.start(appCtx) });
     log('app.start', name, {});
   } catch (err) {
     log('app.error', name, { message: (err as Error).message });
     process.stderr.write(`node ${args.node}: app ${name} failed to start: ${(err as Error).message}\n`);
   }
 }
+
+if (debugAgent && !agentStarted) setTimeout(() => startDebugAgent(debugAgent), args.heartbeatMs).unref();
 
 // A graceful leave (the supervisor stopping, or `mcs down`): stop apps, then go.
 process.once('SIGTERM', async () => {

@@ -41,6 +41,7 @@ function view(id: number, extra: Partial<NodeView> = {}): NodeView {
     detectorLagMs: 0.5,
     restarts: 0,
     restartGaveUp: false,
+    endpoints: [],
     ...extra,
   };
 }
@@ -275,6 +276,7 @@ describe('control backend: status tools', () => {
       restarts: 2,
       restartGaveUp: true,
       threads: [],
+      endpoints: [],
     });
     assert.deepEqual(nodes[2], { ...view(2), threads: [] });
     const gens = await s.call('generations');

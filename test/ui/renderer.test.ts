@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { CONTENT_SECURITY_POLICY } from '../../main/csp';
+import { terminalSockets } from '../../runtime/control/terminal';
 import { startHarness, type Harness } from '../control/helpers';
 import { ARTIFACTS, CHROMIUM, CHROMIUM_MISSING, ensureRendererBuilt, launchChromium, rendererOut, watchProblems, type Browser } from '../helpers/browser';
 
@@ -35,7 +36,7 @@ describe('console renderer in Chromium (headless mode, fixture backend)', () => 
     const page = await browser.context.newPage();
     problems = watchProblems(page);
     if (initScript) await page.addInitScript(initScript);
-    await page.goto(`${harness.server.url}/?token=${harness.server.token}${hash}`);
+    await page.goto(`${harness.server.url}/${hash}`);
     await page.getByRole('heading', { level: 1 }).waitFor();
     return page;
   }
@@ -48,8 +49,12 @@ describe('console renderer in Chromium (headless mode, fixture backend)', () => 
     writeFileSync(path.join(staticDir, '__csp-probe.js'), CSP_PROBE);
     // The control for the probe: a page without any policy, where eval must work.
     writeFileSync(path.join(staticDir, '__no-csp.html'), '<!doctype html><link rel="icon" href="data:,"><title>control</title>');
-    harness = await startHarness({ staticDir });
+    harness = await startHarness({ staticDir, sockets: terminalSockets({ mcsHome: staticDir, cluster: 'uitest', shell: '/bin/sh' }) });
     browser = await launchChromium();
+    // Signed in once, as a user does: the one-time login URL leaves a session cookie.
+    const login = await browser.context.newPage();
+    await login.goto(harness.server.loginUrl());
+    await login.close();
   });
 
   after(async () => {
@@ -68,7 +73,7 @@ describe('console renderer in Chromium (headless mode, fixture backend)', () => 
     assert.equal(await nav.getByRole('link', { name: 'Overview' }).getAttribute('aria-current'), 'page');
     const status = await harness.backend.status();
     await page.getByTestId('connection').filter({ hasText: `${status.name} · generation ${status.generation}` }).waitFor();
-    assert.doesNotMatch(page.url(), /token=/, 'the token leaves the address bar');
+    assert.ok(!page.url().includes(harness.server.token) && !page.url().includes('once='), 'no secret in the address bar');
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: SCREENSHOT });
@@ -147,14 +152,19 @@ describe('console renderer in Chromium (headless mode, fixture backend)', () => 
     await page.close();
   });
 
-  test('without a token the page says how to sign in, and the API refuses it', async () => {
-    const page = await browser.context.newPage();
-    problems = watchProblems(page);
-    await page.goto(`${harness.server.url}/#/overview`);
-    await page.getByTestId('signin-needed').waitFor();
-    assert.match(await page.getByTestId('connection').innerText(), /^disconnected: .*token/);
-    assert.ok(problems.every((p) => /401/.test(p)), `only refusals: ${problems.join('; ')}`);
-    await page.close();
+  test('a browser that is not signed in is told how to sign in, and the API refuses it', async () => {
+    const fresh = await launchChromium();
+    try {
+      const page = await fresh.context.newPage();
+      problems = watchProblems(page);
+      await page.goto(`${harness.server.url}/#/overview`);
+      await page.getByTestId('signin-needed').waitFor();
+      assert.match(await page.getByTestId('signin-needed').innerText(), /one-time login link/);
+      assert.match(await page.getByTestId('connection').innerText(), /^disconnected: not signed in/);
+      assert.ok(problems.every((p) => /401/.test(p)), `only refusals: ${problems.join('; ')}`);
+    } finally {
+      await fresh.close();
+    }
   });
 
   test('with the desktop bridge present (window.mcs), shows the desktop mode and the shell versions', async () => {

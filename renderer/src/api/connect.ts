@@ -4,29 +4,11 @@
 // speaks HTTP + WebSocket to the same origin. Every view and store gets the
 // client from here and never knows which transport it has.
 //
-// Token acquisition lives here too, and only here, so the headless login can
-// change (a cookie set by a one-time login URL) without touching a view.
+// A browser holds no token: it was signed in by the one-time login URL that
+// `mcs console` prints (runtime/control/browser-login.ts), which left an HttpOnly
+// session cookie that goes with every same-origin request and WebSocket.
 import type { ControlClient } from '../../../runtime/control/api';
 import { createRemoteClient } from '../../../runtime/control/api/remote';
-
-const TOKEN_KEY = 'mcs.token';
-
-/**
- * The bearer token of the headless server. It arrives once as `?token=…` on the
- * page URL (the link `mcs` prints); it is moved to sessionStorage and removed
- * from the address bar at once, so it does not stay in history or a bookmark.
- */
-export function takeToken(loc: Location = window.location, storage: Storage = window.sessionStorage): string {
-  const url = new URL(loc.href);
-  const fromUrl = url.searchParams.get('token');
-  if (fromUrl) {
-    storage.setItem(TOKEN_KEY, fromUrl);
-    url.searchParams.delete('token');
-    window.history.replaceState(window.history.state, '', url.pathname + url.search + url.hash);
-    return fromUrl;
-  }
-  return storage.getItem(TOKEN_KEY) ?? '';
-}
 
 interface DesktopBridgeWithApi {
   api?: ControlClient;
@@ -42,7 +24,7 @@ export function connect(): { api: ControlClient; transport: Transport } {
   if (bridge?.api) {
     client = { api: bridge.api, transport: 'electron-ipc' };
   } else {
-    client = { api: createRemoteClient({ url: window.location.origin, token: takeToken() }), transport: 'http' };
+    client = { api: createRemoteClient({ url: window.location.origin }), transport: 'http' };
   }
   return client;
 }
