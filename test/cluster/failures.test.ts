@@ -4,6 +4,7 @@ import { Gsm } from '../../runtime/gsm/gsm';
 import { DUMMY_BYTE, contribution } from '../../runtime/gsm/layout';
 import { ObjectError } from '../../runtime/objects/errors';
 import { GlobalObjects } from '../../runtime/objects/global-objects';
+import { checkNamespace } from '../../runtime/objects/namespace';
 import { startActor } from '../helpers/gsm';
 import { isAlive, sleep, startTestMulticomputer, testApp, until, type TestMulticomputer } from '../helpers/multicomputer';
 
@@ -226,6 +227,22 @@ describe('a multicomputer under node failures', () => {
       await other.close();
     } finally {
       gsm.close();
+      await h.stop();
+    }
+  });
+
+  it('a restarted node gets its whole contribution back, though it was failed memory', async () => {
+    const h = await startTestMulticomputer({ nodes: 2, apps: [testApp('bigsection')] });
+    try {
+      const { mc } = h;
+      const created = (inc: number) => mc.query.query({ kinds: ['big.created'], nodes: [1] }).rows.filter((r) => r.incarnation === inc).length;
+      await until('node 1 filled its contribution', () => created(1) === 1);
+      await mc.killNode(1);
+      await mc.restartNode(1);
+      await until('the new incarnation filled it again', () => created(2) === 1 || mc.query.query({ kinds: ['big.error'] }).rows.length > 0);
+      assert.deepEqual(mc.query.query({ kinds: ['big.error'] }).rows.map((r) => r.details), []);
+      assert.deepEqual(checkNamespace(mc.namespace), []);
+    } finally {
       await h.stop();
     }
   });
