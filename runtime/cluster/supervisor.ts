@@ -19,7 +19,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Gsm, initContribution } from '../gsm/gsm';
-import { H, N, NodeSlotState, ObjectType, contribution, logRing, nodeRecord, type GsmGeometry } from '../gsm/layout';
+import { H, MUTEX_SIZE, N, NodeSlotState, ObjectType, contribution, logRing, nodeRecord, type GsmGeometry } from '../gsm/layout';
 import { monotonicNs } from '../gsm/native';
 import { currentGeneration } from '../membership/generations';
 import { DetectorThread, checkEveryMsFor, type DetectorMessage } from '../membership/detector-thread';
@@ -33,13 +33,15 @@ import type { NodeHost, NodeProcess } from '../nodes/host';
 import { encodeNodeArgs } from '../nodes/host';
 import { forceReleaseHwLock } from '../objects/hwlock';
 import { Namespace } from '../objects/namespace';
-import { MUTEX_FIELDS, MUTEX_WORD } from '../objects/mutex';
+import { MUTEX_FIELDS, MUTEX_WORD, readMutexState, releaseDeadThreads } from '../objects/mutex';
 import { EventFlags, resetEventAt, signalEventAt } from '../objects/event';
 import { RestartPolicy, type RestartMode } from './restart-policy';
 import type { ChangeListener, GenerationRecord, Multicomputer, MulticomputerOptions, NodeState, NodeView } from './types';
 
 export const DEFAULT_HEARTBEAT_MS = 100;
 const DRAIN_EVERY_MS = 10;
+const SWEEP_EVERY_MS = 1000;
+const RESET_WAIT_MS = 2000;
 const SUPERVISOR_BEAT_MS = 50;
 /** How often the main thread looks for nodes that have started (their first heartbeat). */
 const JOIN_POLL_MS = 5;
@@ -153,6 +155,8 @@ export class Supervisor implements Multicomputer {
   private readonly listeners = new Set<ChangeListener>();
   private changeQueued = false;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Per mutex id, the abandon count already logged (see abandonHeldBy). */
+  private readonly abandonsLogged = new Map<string, number>();
   private stopped = false;
 
   constructor(
@@ -234,6 +238,7 @@ export class Supervisor implements Multicomputer {
     this.beatSupervisor();
     this.timers.push(setInterval(() => this.beatSupervisor(), SUPERVISOR_BEAT_MS));
     this.timers.push(setInterval(() => this.drainRings(), DRAIN_EVERY_MS));
+    this.timers.push(setInterval(() => void this.sweepReleased(), SWEEP_EVERY_MS));
     this.timers.push(setInterval(() => this.watchJoins(), JOIN_POLL_MS));
     this.recordGeneration(this.detector.publisher.change({ reset: true }), 'start');
     await this.detector.start();
@@ -322,8 +327,10 @@ export class Supervisor implements Multicomputer {
     const { layout, map } = this.gsm;
     const rec = nodeRecord(layout, id);
     const incarnation = map.load32(rec + N.incarnation) + 1;
-    // Whatever an earlier incarnation left is freed before the memory is reused.
-    const freed = await this.namespace.resetContribution(id, () => initContribution(map, layout, id));
+    // Whatever an earlier incarnation left is freed before the memory is reused
+    // (once no live thread elsewhere still holds a mutex housed there: such a
+    // holder is usually only moments from its unlock).
+    const freed = await retryWhileUnavailable(RESET_WAIT_MS, () => this.namespace.resetContribution(id, () => initContribution(map, layout, id)));
     this.detector.publisher.lock.with(() => this.gsm.repairRegion(contribution(layout, id), layout.contributionBytes));
     if (freed.length) this.store.record('object.reclaimed', null, { node: id, objects: freed.map((r) => r.id), reason: 'rejoin' });
     map.store64n(rec + N.heartbeatNs, 0);
@@ -544,29 +551,48 @@ export class Supervisor implements Multicomputer {
   }
 
   /**
-   * Any global mutex whose word still names one of the dead process's threads is
-   * marked owner-died (the kernel did this at exit for every mutex on the robust
-   * list; this is the fencing path's guarantee), and each mutex it was the last
-   * holder of is logged as abandoned.
+   * The backstop to the kernel's robust lists: any global mutex (the namespace's
+   * own included) whose word still names a thread that no longer exists is marked
+   * owner-died, and waiter slots of dead threads are cleared with their wake
+   * passed on. Only dead threads are acted on, never the mutex's current holder
+   * if it lives (a survivor that took it ABANDONED and is repairing), so mutual
+   * exclusion holds whatever pid the dead process had. Each mutex the dead
+   * process had abandoned is logged once.
    */
   private abandonHeldBy(node: number, pid: number) {
     const { map } = this.gsm;
+    const cleared = releaseDeadThreads(map, H.namespaceMutex);
+    if (cleared.abandonedTid) this.store.record('mutex.abandoned', 'namespace', { holderNode: node, holderPid: pid, holderTid: cleared.abandonedTid });
     for (const r of this.namespace.list()) {
-      if (r.ownerNode === node || !this.gsm.isAccessible(r.dataOffset, 4)) continue;
+      if (r.ownerNode === node || !this.gsm.isAccessible(r.dataOffset, MUTEX_SIZE)) continue;
       if (r.type === ObjectType.Mutex || r.type === ObjectType.Mailbox) {
-        const word = map.load32(r.dataOffset + MUTEX_FIELDS.word);
-        // The dead holder is either still recorded as owner, or (when a waiter has
-        // already taken the ABANDONED lock) as the one who abandoned it.
-        const lastPid = map.load32(r.dataOffset + MUTEX_FIELDS.ownerPid);
-        const abandonedBy = map.load32(r.dataOffset + MUTEX_FIELDS.abandonedByPid);
-        if (lastPid !== pid && abandonedBy !== pid) continue;
-        const tid = word & MUTEX_WORD.FUTEX_TID_MASK;
-        if (tid) map.mutexAbandon(r.dataOffset, tid);
-        if (map.load32(r.dataOffset) & MUTEX_WORD.FUTEX_OWNER_DIED || abandonedBy === pid)
-          this.store.record('mutex.abandoned', r.id, { name: r.name, holderNode: node, holderPid: pid, waiters: map.load32(r.dataOffset + MUTEX_FIELDS.waiterCount) });
+        const { abandonedTid, clearedWaiters } = releaseDeadThreads(map, r.dataOffset);
+        const s = readMutexState(map, r.dataOffset);
+        // Abandoned by this death: the word still says owner-died with it as the
+        // last owner, or a survivor has taken it ABANDONED and is repairing.
+        // (The abandon count tells a new abandonment from an old one by a process
+        // that happened to have the same pid.)
+        const byThisDeath =
+          abandonedTid !== null ||
+          (s.state === 'abandoned' && map.load32(r.dataOffset + MUTEX_FIELDS.ownerPid) === pid) ||
+          (s.abandonedBy?.pid === pid && s.abandonedBy.node === node && this.abandonsLogged.get(r.id) !== s.abandonCount);
+        this.abandonsLogged.set(r.id, s.abandonCount);
+        if (byThisDeath)
+          this.store.record('mutex.abandoned', r.id, { name: r.name, holderNode: node, holderPid: pid, waiters: s.waiterCount });
+        if (clearedWaiters) this.store.record('mutex.waiters-cleared', r.id, { name: r.name, node, pid, waiters: clearedWaiters });
       } else if (r.type === ObjectType.HwLock) {
         if (forceReleaseHwLock(map, r.dataOffset, pid)) this.store.record('hwlock.released', r.id, { name: r.name, holderPid: pid });
       }
+    }
+  }
+
+  /** Frees deleted or orphaned mutexes whose holder has let go since (see Namespace.sweep). */
+  private async sweepReleased() {
+    if (this.stopped) return;
+    try {
+      for (const r of await this.namespace.sweep()) this.store.record('object.reclaimed', r.id, { name: r.name, owner: r.ownerNode, reason: 'released' });
+    } catch {
+      // The namespace lock was busy or GSM is closing: the next sweep will do.
     }
   }
 
@@ -799,6 +825,18 @@ function evidenceDetails(e: Evidence) {
     detectorLagMs: r(e.detectorLagMs),
     localHealth: e.localHealth,
   };
+}
+
+async function retryWhileUnavailable<T>(forMs: number, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + forMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'unavailable' || Date.now() > deadline) throw err;
+      await sleep(20);
+    }
+  }
 }
 
 /** Starts a multicomputer (headless host unless another is given) and waits until every node is up. */

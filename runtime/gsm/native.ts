@@ -77,6 +77,8 @@ export interface Mapping {
   /** Recorded as the owner node/incarnation of mutexes this process locks. */
   setIdentity(node: number, incarnation: number): void;
   isAccessible(offset: number, length: number): boolean;
+  /** A word read underneath the failed-memory model: membership bookkeeping only. */
+  loadRaw32(offset: number): number;
 }
 
 interface NativeModule {

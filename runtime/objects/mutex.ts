@@ -1,7 +1,8 @@
 // Global mutexes (paper §2.3.1, §3.3.1). The lock word and the robust bookkeeping
 // live in native code (gsm.cc); this file gives them statuses a program can
 // switch on, the errors a user can read, and the decoded state status tools show.
-import { LockCode, MUTEX_WAITER_SLOTS, NS_PER_TICK, UnlockCode, threadId, ticks } from '../gsm/native';
+import { readFileSync } from 'node:fs';
+import { LockCode, MUTEX_WAITER_SLOTS, NS_PER_TICK, UnlockCode, threadId, ticks, type Mapping } from '../gsm/native';
 import { ObjectError } from './errors';
 import { GlobalHandle } from './handle';
 
@@ -127,7 +128,7 @@ export interface MutexState {
 }
 
 /** Decodes the native mutex layout (see the comment above kMutexSize in gsm.cc). */
-export function readMutexState(map: import('../gsm/native').Mapping, offset: number): MutexState {
+export function readMutexState(map: Mapping, offset: number): MutexState {
   const buf = new Uint8Array(F.waiterSlots + 32 * MUTEX_WAITER_SLOTS);
   map.read(offset, buf);
   const v = new DataView(buf.buffer);
@@ -176,3 +177,62 @@ export function readMutexState(map: import('../gsm/native').Mapping, offset: num
 }
 
 export const MUTEX_WORD = { FUTEX_WAITERS, FUTEX_OWNER_DIED, FUTEX_TID_MASK };
+
+/**
+ * Whether kernel thread `tid` still exists (a zombie counts as gone: it holds no
+ * lock and will never wait again). Any thread of the machine: holders and waiters
+ * are recorded by TID, and TIDs are unique system-wide while the thread lives.
+ */
+export function threadExists(tid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${tid}/stat`, 'latin1');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+export interface DeadThreadRelease {
+  /** The holder thread that no longer existed, now marked owner-died (null if none). */
+  abandonedTid: number | null;
+  /** Waiter slots of threads that no longer exist, cleared. */
+  clearedWaiters: number;
+}
+
+/**
+ * The backstop for a mutex whose holder or waiters died without the kernel's help
+ * (the kernel marks a dead holder owner-died through its robust list; a window
+ * before the link, or a dead *waiter*, it cannot see). It acts only on threads
+ * that no longer exist, so a live holder — say a survivor repairing after taking
+ * the lock ABANDONED — is never touched: the CAS inside mutexAbandon only changes
+ * a word that still names the dead thread. A dead waiter may have consumed the
+ * wake of an unlock, so after clearing its slot the wake is passed on.
+ */
+export function releaseDeadThreads(map: Mapping, offset: number, exists: (tid: number) => boolean = threadExists): DeadThreadRelease {
+  const word = map.load32(offset + F.word);
+  const holder = word & FUTEX_TID_MASK;
+  let abandonedTid: number | null = null;
+  if (holder && !exists(holder) && map.mutexAbandon(offset, holder)) abandonedTid = holder;
+  let clearedWaiters = 0;
+  for (let i = 0; i < MUTEX_WAITER_SLOTS; i++) {
+    const at = offset + F.waiterSlots + 32 * i;
+    const tid = map.load32(at);
+    if (!tid || exists(tid) || map.cas32(at, tid, 0) !== tid) continue;
+    clearedWaiters++;
+    // The count is best effort (a waiter beyond the slots is not listed), but it
+    // must not wrap below zero.
+    for (let n = map.load32(offset + F.waiterCount); n > 0; n = map.load32(offset + F.waiterCount))
+      if (map.cas32(offset + F.waiterCount, n, n - 1) === n) break;
+  }
+  if (clearedWaiters > 0) {
+    for (let v = map.load32(offset + F.word); ; v = map.load32(offset + F.word)) {
+      if ((v & FUTEX_TID_MASK) === 0) {
+        map.wake32(offset + F.word, 1);
+        break;
+      }
+      if (v & FUTEX_WAITERS || map.cas32(offset + F.word, v, (v | FUTEX_WAITERS) >>> 0) === v) break;
+    }
+  }
+  return { abandonedTid, clearedWaiters };
+}

@@ -4,6 +4,7 @@ import { Gsm } from '../../runtime/gsm/gsm';
 import { DUMMY_BYTE, contribution } from '../../runtime/gsm/layout';
 import { ObjectError } from '../../runtime/objects/errors';
 import { GlobalObjects } from '../../runtime/objects/global-objects';
+import { startActor } from '../helpers/gsm';
 import { isAlive, sleep, startTestMulticomputer, testApp, until, type TestMulticomputer } from '../helpers/multicomputer';
 
 /** Every node incarnation's installed generations, from the log, in seq order. */
@@ -59,7 +60,7 @@ describe('a multicomputer under node failures', () => {
       const [node, inc] = key.split('/').map(Number);
       assert.deepEqual(mc.query.checkGaps(node, inc), [], `node ${node} incarnation ${inc} has no gap in its event sequence`);
     }
-    assert.ok(mc.nodes().every((n) => n.state === 'up'), 'the supervisor kept running and every node is back');
+    await until('the supervisor kept running and every node is back', () => mc.nodes().every((n) => n.state === 'up'));
   });
 
   it('a SIGKILLed holder: its waiter gets ABANDONED, its memory reads the dummy pattern, its ids are invalid', async () => {
@@ -123,6 +124,106 @@ describe('a multicomputer under node failures', () => {
       shared.unlock();
       await until('the abandonment is in the log', () => mc.query.query({ kinds: ['mutex.abandoned'], object: shared.id }).rows.length === 1);
       await shared.close();
+    } finally {
+      gsm.close();
+      await h.stop();
+    }
+  });
+
+  it("never takes a mutex away from the survivor repairing it: the death's backstop acts on dead threads only", async () => {
+    const h = await startTestMulticomputer({ nodes: 1, apps: [testApp('holder')] });
+    const gsm = Gsm.attach(`/mcs-${h.name}`);
+    try {
+      const { mc } = h;
+      await until('node 0 started its app', () => mc.query.query({ kinds: ['app.start'], nodes: [0] }).rows.length === 1);
+      const here = new GlobalObjects(gsm, { node: 9, incarnation: 1 });
+      const shared = await here.createMutex('shared.lock');
+      const node = await mc.addNode();
+      await until('the new node holds shared.lock', () =>
+        mc.query.query({ kinds: ['holder.locked'], object: shared.id, nodes: [node] }).rows.length === 1,
+      );
+      const waited = shared.lock(10_000);
+      await until('we are queued', () => shared.state().waiters.length === 1);
+      process.kill(mc.nodes().find((n) => n.id === node)!.pid!, 'SIGKILL');
+      assert.equal(await waited, 'ABANDONED');
+      // We are mid-repair: the supervisor now handles the death, backstop included.
+      await until('the failure was handled', () => mc.query.query({ kinds: ['node.failed'], object: `node${node}` }).rows.length === 1);
+      await until('its objects were reclaimed', () => mc.query.query({ kinds: ['object.reclaimed', 'object.orphaned'] }).rows.length > 0);
+      const s = shared.state();
+      assert.equal(s.state, 'inconsistent', 'still ours, still being repaired');
+      assert.equal(s.holder?.pid, process.pid);
+      const contender = await startActor(`/mcs-${h.name}`, 10);
+      try {
+        await contender.call('openMutex', { name: 'shared.lock' });
+        assert.equal(await contender.call('lock', { name: 'shared.lock', timeoutMs: 0 }), 'TIMEOUT', 'a third thread cannot get in while we hold it');
+        shared.markConsistent();
+        assert.equal(shared.unlock(), 'OK');
+        assert.equal(await contender.call('lock', { name: 'shared.lock', timeoutMs: 1000 }), 'OK', 'consistent again');
+        assert.equal(await contender.call('unlock', { name: 'shared.lock' }), 'OK');
+      } finally {
+        await contender.kill();
+      }
+      assert.equal(mc.query.query({ kinds: ['mutex.abandoned'], object: shared.id }).rows.length, 1, 'the abandonment is logged once');
+      await shared.close();
+    } finally {
+      gsm.close();
+      await h.stop();
+    }
+  });
+
+  it('a waiter that swallowed a wake and was killed: its slot is cleared and the next waiter gets the lock', async () => {
+    // Node 0's copy of the app finds no lock yet and stops; the added node's waits.
+    // A long heartbeat timeout: the busy node must die by our hand, not be fenced.
+    const h = await startTestMulticomputer({ nodes: 1, apps: [testApp('waitbusy')], heartbeatTimeoutMs: 10_000 });
+    const gsm = Gsm.attach(`/mcs-${h.name}`);
+    try {
+      const { mc } = h;
+      const here = new GlobalObjects(gsm, { node: 9, incarnation: 1 });
+      const shared = await here.createMutex('shared.lock');
+      assert.equal(shared.tryLock(), 'OK');
+      // A node whose app queues on the lock, then wedges its own JS thread.
+      const busy = await mc.addNode();
+      await until('the busy node waits', () => shared.state().waiters.length === 1);
+      await sleep(200); // its helper thread is asleep on the word, and its JS thread spins
+      // A second waiter, in another process, queued behind it.
+      const behind = await startActor(`/mcs-${h.name}`, 10);
+      await behind.call('openMutex', { name: 'shared.lock' });
+      const got = behind.call('lock', { name: 'shared.lock' });
+      await until('both wait', () => shared.state().waiters.length === 2);
+      shared.unlock(); // wakes the first waiter: the busy node, which will never retry
+      await sleep(100);
+      process.kill(mc.nodes().find((n) => n.id === busy)!.pid!, 'SIGKILL');
+      const outcome = await Promise.race([got, sleep(8000).then(() => 'still waiting' as const)]);
+      assert.equal(outcome, 'OK', 'the swallowed wake was passed on when the dead waiter was cleared');
+      assert.equal(shared.state().waiters.length, 0, 'no dead waiter is listed');
+      assert.equal(shared.state().waiterCount, 0);
+      assert.ok(mc.query.query({ kinds: ['mutex.waiters-cleared'], object: shared.id }).rows.length >= 1);
+      await behind.kill();
+    } finally {
+      gsm.close();
+      await h.stop();
+    }
+  });
+
+  it("a failed contribution housing a mutex a live thread holds is not reused until that thread lets go", async () => {
+    const h = await startTestMulticomputer({ nodes: 2, apps: [testApp('housing')] });
+    const gsm = Gsm.attach(`/mcs-${h.name}`);
+    try {
+      const { mc } = h;
+      await until('node 1 houses its mutex', () => mc.query.query({ kinds: ['housing.created'], nodes: [1] }).rows.length === 1);
+      const here = new GlobalObjects(gsm, { node: 9, incarnation: 1 });
+      const housed = await here.openMutex('housed.node1');
+      assert.equal(housed.tryLock(), 'OK', 'held by this (live) thread; its block carries our robust-list link');
+      await mc.killNode(1);
+      await assert.rejects(mc.restartNode(1), /held by live thread/, 'the old contribution is not re-initialised under our link');
+      assert.equal(housed.unlock(), 'MEMORY_FAILED', 'our unlock sees the failed memory and lets go');
+      await mc.restartNode(1);
+      assert.equal(mc.nodes().find((n) => n.id === 1)!.state, 'up');
+      // Our robust list is intact: a lock taken and dropped now unlinks cleanly.
+      const other = await here.openMutex('housed.node0');
+      assert.equal(other.tryLock(), 'OK');
+      assert.equal(other.unlock(), 'OK');
+      await other.close();
     } finally {
       gsm.close();
       await h.stop();

@@ -256,7 +256,15 @@ struct Mapping {
   // Who we are, recorded as the owner of global mutexes for status tools.
   uint32_t node = 0xffffffff;
   uint32_t incarnation = 0;
+  // Which shared-memory object this maps: two mappings of one GSM in one thread
+  // (a lock taken through one, released through the other) name the same mutex.
+  dev_t dev = 0;
+  ino_t ino = 0;
 };
+
+inline bool SameObject(const Mapping* a, const Mapping* b) { return a->dev == b->dev && a->ino == b->ino; }
+
+int AbandonHeldIn(Mapping* m);
 
 void Unmap(Mapping* m) {
   if (m->base) munmap(m->base, m->size);
@@ -270,6 +278,15 @@ void FinalizeMapping(napi_env, void* data, void*) {
   // kept (it is small): the hot methods installed on the instance carry its
   // address, and a detached copy of one may outlive the object; it then sees
   // `closed` instead of freed memory.
+  //
+  // Finalizers run when a worker thread's environment is torn down, before the
+  // thread exits: unmapping under mutexes it still holds would leave its robust
+  // list pointing at unmapped memory, the kernel's walk at thread exit would fault
+  // and stop, and those mutexes would keep a dead TID forever. They are released
+  // as owner-died first, exactly what the kernel would have done (a mapping is
+  // only ever used by the thread whose environment created it, so every entry in
+  // this mapping is on this thread's list).
+  if (!m->closed) AbandonHeldIn(m);
   Unmap(m);
   m->closed = true;
 }
@@ -433,6 +450,8 @@ napi_value MappingCtor(napi_env env, napi_callback_info info) {
       return Throw(env, "ERR_GSM_OPEN", "shared memory " + name + " is too small to be GSM");
     }
   }
+  struct stat ident;
+  if (fstat(fd, &ident) != 0) memset(&ident, 0, sizeof ident);
   void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   int e = errno;
   close(fd);
@@ -444,6 +463,8 @@ napi_value MappingCtor(napi_env env, napi_callback_info info) {
   m->base = static_cast<uint8_t*>(p);
   m->size = size;
   m->name = name;
+  m->dev = ident.st_dev;
+  m->ino = ident.st_ino;
   NAPI_OK(napi_wrap(env, self, m, FinalizeMapping, nullptr, nullptr));
   NAPI_OK(InstallHotMethods(env, self, m));
   return self;
@@ -456,6 +477,10 @@ napi_value Close(napi_env env, napi_callback_info info) {
   if (napi_unwrap(env, self, &p) != napi_ok || !p) return Throw(env, "ERR_GSM_ARG", "not a GSM mapping");
   Mapping* m = static_cast<Mapping*>(p);
   if (m->closed) return Throw(env, "ERR_GSM_CLOSED", "GSM mapping " + m->name + " is already closed");
+  // Closing a mapping through which this thread still holds global mutexes
+  // abandons them (the next locker gets ABANDONED, as if this holder had died):
+  // the alternative, unmapping under them, would wedge them for good.
+  AbandonHeldIn(m);
   m->closed = true;
   // With async waits in flight their threads still name addresses in the mapping;
   // the last of them unmaps (see WaitAsyncDone).
@@ -840,14 +865,34 @@ struct robust_list_head {
 // GSM: a link read back from shared memory could have been scribbled by another
 // process or re-initialised with a node's contribution, and following it would
 // crash this process. The kernel reads the links only when the thread dies.
+//
+// An entry remembers the mapping it was locked through, so that a lock taken
+// through one mapping of a GSM and released through another (two Gsm.attach in
+// one thread) finds its entry, and closing a mapping finds what it still holds.
+struct Held {
+  Mapping* m;
+  uint64_t off;
+  uint8_t* mu() const { return m->base + off; }
+};
+
 struct ThreadRobust {
   robust_list_head* head = nullptr;
   robust_list_head own;  // used when the C library registered no head
-  std::vector<uint8_t*> held;
+  std::vector<Held> held;
 };
 
-ThreadRobust* Robust(std::string* err) {
+// The kernel may read the list at any instant (this thread can die between any
+// two instructions), so the compiler must not reorder or defer the plain stores
+// that link entries and set list_op_pending; glibc uses the same empty asm.
+#define ROBUST_BARRIER() __asm__ __volatile__("" ::: "memory")
+
+ThreadRobust& RobustState() {
   static thread_local ThreadRobust t;
+  return t;
+}
+
+ThreadRobust* Robust(std::string* err) {
+  ThreadRobust& t = RobustState();
   if (t.head) return &t;
   robust_list_head* h = nullptr;
   size_t len = 0;
@@ -879,38 +924,56 @@ ThreadRobust* Robust(std::string* err) {
 
 inline robust_list* Entry(uint8_t* mu) { return reinterpret_cast<robust_list*>(mu + kRobustNextOff); }
 
-// held.back() is the list head's first entry (the newest): the usual lock/unlock
-// pair is a push_back and a pop_back.
-void RobustEnqueue(ThreadRobust* t, uint8_t* mu) {
-  Entry(mu)->next = t->held.empty() ? &t->head->list : Entry(t->held.back());
-  t->held.push_back(mu);
-  t->head->list.next = Entry(mu);
+inline void SetPending(ThreadRobust* t, uint8_t* mu) {
+  ROBUST_BARRIER();
+  t->head->list_op_pending = mu ? Entry(mu) : nullptr;
+  ROBUST_BARRIER();
 }
 
-void RobustDequeue(ThreadRobust* t, uint8_t* mu) {
-  for (size_t i = t->held.size(); i-- > 0;) {
-    if (t->held[i] != mu) continue;
-    robust_list* older = i > 0 ? Entry(t->held[i - 1]) : &t->head->list;
-    t->held.erase(t->held.begin() + i);
-    if (i == t->held.size())
-      t->head->list.next = t->held.empty() ? &t->head->list : Entry(t->held.back());
-    else
-      Entry(t->held[i])->next = older;  // the next-newer entry now skips it
-    return;
-  }
+// held.back() is the list head's first entry (the newest): the usual lock/unlock
+// pair is a push_back and a pop_back.
+void RobustEnqueue(ThreadRobust* t, Mapping* m, uint8_t* mu) {
+  Entry(mu)->next = t->held.empty() ? &t->head->list : Entry(t->held.back().mu());
+  ROBUST_BARRIER();
+  t->held.push_back({m, (uint64_t)(mu - m->base)});
+  t->head->list.next = Entry(mu);
+  ROBUST_BARRIER();
+}
+
+// The entry for the mutex at `off` of the GSM `m` maps (through whichever mapping
+// it was locked), or -1.
+long FindHeld(ThreadRobust* t, Mapping* m, uint64_t off) {
+  for (size_t i = t->held.size(); i-- > 0;)
+    if (t->held[i].off == off && (t->held[i].m == m || SameObject(t->held[i].m, m))) return (long)i;
+  return -1;
+}
+
+void RobustDequeueAt(ThreadRobust* t, size_t i) {
+  robust_list* older = i > 0 ? Entry(t->held[i - 1].mu()) : &t->head->list;
+  t->held.erase(t->held.begin() + i);
+  ROBUST_BARRIER();
+  if (i == t->held.size())
+    t->head->list.next = t->held.empty() ? &t->head->list : Entry(t->held.back().mu());
+  else
+    Entry(t->held[i].mu())->next = older;  // the next-newer entry now skips it
+  ROBUST_BARRIER();
 }
 
 inline uint32_t* Word(uint8_t* mu) { return reinterpret_cast<uint32_t*>(mu); }
 inline uint32_t* U32At(uint8_t* mu, int off) { return reinterpret_cast<uint32_t*>(mu + off); }
 inline uint64_t* U64At(uint8_t* mu, int off) { return reinterpret_cast<uint64_t*>(mu + off); }
 
+// Owner node and pid are adjacent (8, 12), and so are abandoned-by pid and node
+// (72, 76): each pair is one 64-bit store, so a kill between stores never leaves a
+// pair half-written. The owner is written before abandoned-by so that if this
+// locker is killed in between, the next locker names *it* as the abandoner.
+inline uint64_t Pair(uint32_t lo, uint32_t hi) { return (uint64_t)lo | ((uint64_t)hi << 32); }
+
 void RecordOwner(Mapping* m, uint8_t* mu, bool abandoned) {
-  if (abandoned) {
-    __atomic_store_n(U32At(mu, 72), __atomic_load_n(U32At(mu, 12), __ATOMIC_RELAXED), __ATOMIC_RELAXED);
-    __atomic_store_n(U32At(mu, 76), __atomic_load_n(U32At(mu, 8), __ATOMIC_RELAXED), __ATOMIC_RELAXED);
-  }
-  __atomic_store_n(U32At(mu, 8), m->node, __ATOMIC_RELAXED);
-  __atomic_store_n(U32At(mu, 12), Pid(), __ATOMIC_RELAXED);
+  uint64_t previous = __atomic_load_n(U64At(mu, 8), __ATOMIC_RELAXED);  // node | pid << 32
+  __atomic_store_n(U64At(mu, 8), Pair(m->node, Pid()), __ATOMIC_RELAXED);
+  if (abandoned)
+    __atomic_store_n(U64At(mu, 72), Pair((uint32_t)(previous >> 32), (uint32_t)previous), __ATOMIC_RELAXED);
   __atomic_store_n(U32At(mu, 16), m->incarnation, __ATOMIC_RELAXED);
   __atomic_store_n(U64At(mu, 40), Ticks(), __ATOMIC_RELAXED);
   // Statistics written only by the holder: plain load+store, no locked RMW.
@@ -934,14 +997,14 @@ int TryAcquire(Mapping* m, uint8_t* mu, ThreadRobust* h, bool waited, uint32_t* 
     bool died = (v & FUTEX_OWNER_DIED) != 0;
     uint32_t want = tid | (waited ? FUTEX_WAITERS : (v & FUTEX_WAITERS));
     // list_op_pending covers a crash between taking the word and linking it.
-    h->head->list_op_pending = Entry(mu);
+    SetPending(h, mu);
     if (__atomic_compare_exchange_n(Word(mu), &v, want, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-      RobustEnqueue(h, mu);
-      h->head->list_op_pending = nullptr;
+      RobustEnqueue(h, m, mu);
+      SetPending(h, nullptr);
       RecordOwner(m, mu, died);
       return died ? kLockAbandoned : kLockOk;
     }
-    h->head->list_op_pending = nullptr;
+    SetPending(h, nullptr);
   }
 }
 
@@ -968,6 +1031,25 @@ int RegisterWaiter(Mapping* m, uint8_t* mu) {
 void UnregisterWaiter(uint8_t* mu, int slot) {
   __atomic_fetch_sub(U32At(mu, 52), 1, __ATOMIC_RELAXED);
   if (slot >= 0) __atomic_store_n(U32At(mu + 128 + 32 * slot, 0), 0u, __ATOMIC_RELEASE);
+}
+
+// A waiter leaving without the lock (timed out, failed, or woken but beaten to it
+// by a barging locker) may have consumed the one wake an unlock sent, or the
+// unlock that cleared FUTEX_WAITERS may have been followed by a barger that took
+// the word without it. Either way the other sleepers would sleep on until their
+// own timeouts. So a leaver with company passes the wake on: a free word gets a
+// wake, a held word gets FUTEX_WAITERS back so its unlock wakes someone.
+void PassWakeOn(uint8_t* mu) {
+  if (__atomic_load_n(U32At(mu, 52), __ATOMIC_ACQUIRE) == 0) return;
+  uint32_t v = __atomic_load_n(Word(mu), __ATOMIC_ACQUIRE);
+  for (;;) {
+    if ((v & FUTEX_TID_MASK) == 0) {
+      FutexWake(Word(mu), 1);
+      return;
+    }
+    if (v & FUTEX_WAITERS) return;
+    if (__atomic_compare_exchange_n(Word(mu), &v, v | FUTEX_WAITERS, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return;
+  }
 }
 
 // Sets FUTEX_WAITERS so the unlocker knows to wake, and returns the value to sleep
@@ -1045,14 +1127,16 @@ napi_value MutexLock(napi_env env, napi_callback_info info) {
     uint32_t sleepOn = ArmWait(mu, seen);
     if (sleepOn) {
       int w = WaitOnce(Word(mu), sleepOn, deadline);
-      if (w == kWaitTimedOut) { r = kLockTimedOut; break; }
       if (w == kWaitFailed) { r = kLockMemoryFailed; break; }
     }
+    // Also at the deadline: a word freed just as the timeout fired is taken
+    // rather than reported TIMEOUT with the lock free.
     r = TryAcquire(m, mu, h, true, &seen);
     if (r != kLockBusy) break;
     if (deadline >= 0 && MonoNs() >= deadline) { r = kLockTimedOut; break; }
   }
   UnregisterWaiter(mu, slot);
+  if (r != kLockOk && r != kLockAbandoned) PassWakeOn(mu);
   return I32(env, r);
 }
 
@@ -1075,6 +1159,7 @@ void StartLockWait(napi_env env, AsyncLock* a);
 
 void FinishAsyncLock(napi_env env, AsyncLock* a, int r) {
   UnregisterWaiter(a->mu, a->slot);
+  if (r != kLockOk && r != kLockAbandoned && !a->m->closed) PassWakeOn(a->mu);
   napi_resolve_deferred(env, a->deferred, I32(env, r));
   if (a->m->pendingWaits.fetch_sub(1) == 1 && a->m->closed) Unmap(a->m);
   napi_delete_reference(env, a->selfRef);
@@ -1086,7 +1171,6 @@ void LockWaitDone(napi_env env, napi_value, void*, void* data) {
   AsyncLock* a = static_cast<AsyncLock*>(data);
   if (!env) return;
   if (a->m->closed) return FinishAsyncLock(env, a, kLockMemoryFailed);
-  if (a->waitResult == kWaitTimedOut) return FinishAsyncLock(env, a, kLockTimedOut);
   if (a->waitResult == kWaitFailed) return FinishAsyncLock(env, a, kLockMemoryFailed);
   std::string err;
   ThreadRobust* h = Robust(&err);
@@ -1140,15 +1224,28 @@ napi_value MutexLockAsync(napi_env env, napi_callback_info info) {
 
 enum UnlockResult { kUnlockOk = 0, kUnlockNotOwner = 1, kUnlockMadeNotRecoverable = 2, kUnlockMemoryFailed = 3 };
 
-int Unlock(ThreadRobust* h, uint8_t* mu, bool failed) {
+int Unlock(ThreadRobust* h, Mapping* m, uint8_t* mu, bool failed) {
   uint32_t tid = (uint32_t)Tid();
+  long i = FindHeld(h, m, (uint64_t)(mu - m->base));
   if (failed) {
     // The memory under a held mutex failed: forget it locally so this thread's
-    // robust list never names failed (later re-initialised) memory.
-    RobustDequeue(h, mu);
+    // robust list never names failed (later re-initialised) memory. The word
+    // itself is released underneath the failure model (its writes are dropped
+    // for everyone else): the membership service reads it raw to know when the
+    // failed contribution no longer houses a mutex a live thread has linked.
+    if (i >= 0) RobustDequeueAt(h, (size_t)i);
+    uint32_t v = __atomic_load_n(Word(mu), __ATOMIC_ACQUIRE);
+    while ((v & FUTEX_TID_MASK) == tid &&
+           !__atomic_compare_exchange_n(Word(mu), &v, 0u, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    }
     return kUnlockMemoryFailed;
   }
-  if ((__atomic_load_n(Word(mu), __ATOMIC_ACQUIRE) & FUTEX_TID_MASK) != tid) return kUnlockNotOwner;
+  if ((__atomic_load_n(Word(mu), __ATOMIC_ACQUIRE) & FUTEX_TID_MASK) != tid) {
+    // Taken from us (an operator's force-release): it is no longer ours to keep
+    // on the robust list, whose link in it may be overwritten from now on.
+    if (i >= 0) RobustDequeueAt(h, (size_t)i);
+    return kUnlockNotOwner;
+  }
   bool notRecoverable = __atomic_load_n(U32At(mu, 4), __ATOMIC_ACQUIRE) == kStateInconsistent;
   if (notRecoverable) __atomic_store_n(U32At(mu, 4), kStateNotRecoverable, __ATOMIC_RELEASE);
   uint64_t held = Ticks() - __atomic_load_n(U64At(mu, 40), __ATOMIC_RELAXED);
@@ -1156,17 +1253,52 @@ int Unlock(ThreadRobust* h, uint8_t* mu, bool failed) {
   uint64_t heldUs64 = (uint64_t)((double)held * gNsPerTick / 1000.0);
   uint32_t heldUs = (uint32_t)(heldUs64 > 0xffffffffULL ? 0xffffffffULL : heldUs64);
   if (heldUs > __atomic_load_n(U32At(mu, 60), __ATOMIC_RELAXED)) __atomic_store_n(U32At(mu, 60), heldUs, __ATOMIC_RELAXED);
-  __atomic_store_n(U32At(mu, 8), 0xffffffffu, __ATOMIC_RELAXED);
-  __atomic_store_n(U32At(mu, 12), 0u, __ATOMIC_RELAXED);
   // Keep the word ours (via list_op_pending) until it is released, so a crash in
-  // between still leaves the kernel able to mark it owner-died.
-  h->head->list_op_pending = Entry(mu);
-  RobustDequeue(h, mu);
+  // between still leaves the kernel able to mark it owner-died; the entry is
+  // unlinked through the address it was linked with (the mapping it was locked by).
+  uint8_t* linked = i >= 0 ? h->held[(size_t)i].mu() : mu;
+  SetPending(h, linked);
+  if (i >= 0) RobustDequeueAt(h, (size_t)i);
   uint32_t old = __atomic_exchange_n(Word(mu), 0u, __ATOMIC_ACQ_REL);
-  h->head->list_op_pending = nullptr;
+  SetPending(h, nullptr);
+  // The owner fields are not cleared: they mean something only while the word
+  // names a thread, and a kill between clearing them and the release would make
+  // the next locker blame nobody.
   if (notRecoverable) FutexWake(Word(mu), 2147483647);
   else if (old & FUTEX_WAITERS) FutexWake(Word(mu), 1);
   return notRecoverable ? kUnlockMadeNotRecoverable : kUnlockOk;
+}
+
+// Releases the held entry `i` of this thread as owner-died: the next locker gets
+// ABANDONED and the owner fields still name this holder, exactly as if it had
+// died. For a holder that is giving the mutex up without having made the data
+// consistent (closing its mapping, a namespace repair that failed).
+void AbandonOwnAt(ThreadRobust* h, size_t i) {
+  uint8_t* mu = h->held[i].mu();
+  uint32_t tid = (uint32_t)Tid();
+  SetPending(h, mu);
+  RobustDequeueAt(h, i);
+  uint32_t v = __atomic_load_n(Word(mu), __ATOMIC_ACQUIRE);
+  while ((v & FUTEX_TID_MASK) == tid) {
+    if (__atomic_compare_exchange_n(Word(mu), &v, (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+      FutexWake(Word(mu), 1);
+      break;
+    }
+  }
+  SetPending(h, nullptr);
+}
+
+int AbandonHeldIn(Mapping* m) {
+  ThreadRobust& t = RobustState();
+  if (!t.head || m->base == nullptr) return 0;
+  int n = 0;
+  for (size_t i = t.held.size(); i-- > 0;) {
+    if (t.held[i].m != m) continue;
+    AbandonOwnAt(&t, i);
+    n++;
+  }
+  return n;
 }
 
 // ---------------------------------------------------------------- V8 fast path
@@ -1257,7 +1389,7 @@ void V8MutexUnlock(const v8::FunctionCallbackInfo<v8::Value>& info) {
   ThreadRobust* h;
   bool failed, stale;
   if (!V8Mutex(info, &m, &mu, &h, &failed, &stale)) return;
-  info.GetReturnValue().Set(Unlock(h, mu, failed));
+  info.GetReturnValue().Set(Unlock(h, m, mu, failed));
 }
 
 // mutexConsistent(offset): the owner of an ABANDONED mutex declares the protected
@@ -1294,7 +1426,12 @@ napi_value MutexAbandon(napi_env env, napi_callback_info info) {
   uint32_t tid;
   if (!GetU32(env, argv[1], &tid, "tid")) return nullptr;
   bool changed = false;
-  if (!failed && tid != 0) {
+  long own = tid == (uint32_t)Tid() ? FindHeld(h, m, (uint64_t)(mu - m->base)) : -1;
+  if (own >= 0) {
+    // Our own: released as owner-died and unlinked from this thread's list.
+    AbandonOwnAt(h, (size_t)own);
+    changed = true;
+  } else if (!failed && tid != 0) {
     uint32_t v = __atomic_load_n(Word(mu), __ATOMIC_ACQUIRE);
     while ((v & FUTEX_TID_MASK) == tid) {
       uint32_t nv = (v & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
@@ -1366,6 +1503,19 @@ napi_value IsAccessible(napi_env env, napi_callback_info info) {
   napi_value r;
   napi_get_boolean(env, !ForEachFailed(m, off, len, [](uint64_t, uint64_t) {}), &r);
   return r;
+}
+
+// loadRaw32(offset): a word read underneath the failed-memory model. Only for the
+// membership service's own bookkeeping of a failed contribution (is a mutex there
+// still linked by a live holder?); applications must see failed memory as failed.
+napi_value LoadRaw32(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], self;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  Mapping* m = Unwrap(env, self);
+  uint64_t off;
+  if (!m || argc < 1 || !GetIndex(env, argv[0], &off, "offset") || !CheckRange(env, m, off, 4, 4)) return nullptr;
+  return U32(env, __atomic_load_n(reinterpret_cast<uint32_t*>(m->base + off), __ATOMIC_ACQUIRE));
 }
 
 napi_value ThreadId(napi_env env, napi_callback_info) { return U32(env, (uint32_t)Tid()); }
@@ -1457,6 +1607,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"configureFailureModel", nullptr, ConfigureFailureModel, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setIdentity", nullptr, SetIdentity, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isAccessible", nullptr, IsAccessible, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"loadRaw32", nullptr, LoadRaw32, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_value ctor;
   NAPI_OK(napi_define_class(env, "Mapping", NAPI_AUTO_LENGTH, MappingCtor, nullptr,
