@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import type { Supervisor } from '../../runtime/cluster/supervisor';
 import { Gsm } from '../../runtime/gsm/gsm';
 import { H, N, nodeRecord } from '../../runtime/gsm/layout';
 import { monotonicNs } from '../../runtime/gsm/native';
@@ -38,6 +39,18 @@ const processState = (pid: number) => {
     return 'gone';
   }
 };
+
+/** A multicomputer in this process (50 ms heartbeat) and this test's own mapping of its GSM. */
+async function withAttached(nodes: number, fn: (mc: Supervisor, gsm: Gsm) => Promise<void>) {
+  const t = await startTestMulticomputer({ nodes, heartbeatMs: 50 });
+  const gsm = Gsm.attach(`/mcs-${t.name}`);
+  try {
+    await fn(t.mc, gsm);
+  } finally {
+    gsm.close();
+    await t.stop();
+  }
+}
 
 describe('the failure detector', () => {
   it('a pause of the whole multicomputer (supervisor and nodes) ejects no node, whichever resumes first', async () => {
@@ -106,86 +119,68 @@ describe('the failure detector', () => {
   });
 
   it("a saturated supervisor main thread does not delay detection: a SIGSTOPped node is fenced and survivors install the new generation during the saturation", async () => {
-    const t = await startTestMulticomputer({ nodes: 3, heartbeatMs: 50 });
-    const gsm = Gsm.attach(`/mcs-${t.name}`);
-    try {
-      const { mc } = t;
-      const victim = mc.nodes().find((n) => n.id === 1)!;
-      const before = mc.generation();
-      process.kill(victim.pid!, 'SIGSTOP');
-      // The main thread is busy from here on: no timer, no message, no exit event runs on it.
-      let fencedDuringSaturation = false;
-      let installedDuringSaturation = false;
-      const spinUntil = Date.now() + 30_000;
-      while (Date.now() < spinUntil) {
-        const g = gsm.map.load32(H.generation);
-        const killed = processState(victim.pid!) === 'Z';
-        const survivorsInstalled = [0, 2].every((n) => gsm.map.load32(nodeRecord(gsm.layout, n) + N.installedGeneration) >= g);
-        if (g > before && !membersOf(gsm.map.load32(H.memberMask)).includes(1) && killed && survivorsInstalled) {
-          fencedDuringSaturation = gsm.map.load32(nodeRecord(gsm.layout, 1) + N.revokedIncarnation) === victim.incarnation;
-          installedDuringSaturation = true;
-          break;
-        }
+    await withAttached(3, async (mc, gsm) => {
+    const victim = mc.nodes().find((n) => n.id === 1)!;
+    const before = mc.generation();
+    process.kill(victim.pid!, 'SIGSTOP');
+    // The main thread is busy from here on: no timer, no message, no exit event runs on it.
+    let fencedDuringSaturation = false;
+    let installedDuringSaturation = false;
+    const spinUntil = Date.now() + 30_000;
+    while (Date.now() < spinUntil) {
+      const g = gsm.map.load32(H.generation);
+      const killed = processState(victim.pid!) === 'Z';
+      const survivorsInstalled = [0, 2].every((n) => gsm.map.load32(nodeRecord(gsm.layout, n) + N.installedGeneration) >= g);
+      if (g > before && !membersOf(gsm.map.load32(H.memberMask)).includes(1) && killed && survivorsInstalled) {
+        fencedDuringSaturation = gsm.map.load32(nodeRecord(gsm.layout, 1) + N.revokedIncarnation) === victim.incarnation;
+        installedDuringSaturation = true;
+        break;
       }
-      assert.ok(installedDuringSaturation, 'survivors installed a generation without the hung node while the main thread was saturated');
-      assert.ok(fencedDuringSaturation, 'its incarnation was revoked and it was killed while the main thread was saturated');
-      await until('the main thread finished the failure', () => mc.nodes().find((n) => n.id === 1)!.state === 'failed');
-      const failed = mc.query.query({ kinds: ['node.failed'] }).rows;
-      assert.equal(failed.length, 1);
-      const d = failed[0].details as { cause: string; fencedBy: string; suspicion: number; expectedIntervalMs: number; detectorLagMs: number };
-      assert.equal(d.fencedBy, 'detector');
-      assert.match(d.cause, /^hung/);
-      assert.ok(d.suspicion >= 8 && d.expectedIntervalMs > 0 && d.detectorLagMs >= 0, 'the verdict carries its evidence');
-    } finally {
-      gsm.close();
-      await t.stop();
     }
+    assert.ok(installedDuringSaturation, 'survivors installed a generation without the hung node while the main thread was saturated');
+    assert.ok(fencedDuringSaturation, 'its incarnation was revoked and it was killed while the main thread was saturated');
+    await until('the main thread finished the failure', () => mc.nodes().find((n) => n.id === 1)!.state === 'failed');
+    const failed = mc.query.query({ kinds: ['node.failed'] }).rows;
+    assert.equal(failed.length, 1);
+    const d = failed[0].details as { cause: string; fencedBy: string; suspicion: number; expectedIntervalMs: number; detectorLagMs: number };
+    assert.equal(d.fencedBy, 'detector');
+    assert.match(d.cause, /^hung/);
+    assert.ok(d.suspicion >= 8 && d.expectedIntervalMs > 0 && d.detectorLagMs >= 0, 'the verdict carries its evidence');
+    });
   });
 
   it('a crash needs no grace: an exit is failed at once, without suspicion, even while the main thread is busy', async () => {
-    const t = await startTestMulticomputer({ nodes: 3, heartbeatMs: 50 });
-    const gsm = Gsm.attach(`/mcs-${t.name}`);
-    try {
-      const { mc } = t;
-      const victim = mc.nodes().find((n) => n.id === 2)!;
-      process.kill(victim.pid!, 'SIGKILL');
-      const spinUntil = Date.now() + 30_000;
-      while (Date.now() < spinUntil && membersOf(gsm.map.load32(H.memberMask)).includes(2));
-      assert.ok(!membersOf(gsm.map.load32(H.memberMask)).includes(2), 'out of the membership while the main thread spun');
-      await until('the main thread finished the failure', () => mc.nodes().find((n) => n.id === 2)!.state === 'failed');
-      const failed = mc.query.query({ kinds: ['node.failed'] }).rows;
-      const d = failed[0].details as { cause: string; fencedBy: string; suspicion?: number };
-      assert.equal(d.cause, 'exit (seen by the detector)');
-      assert.equal(d.fencedBy, 'detector');
-      assert.equal(d.suspicion, undefined, 'the verdict rests on the exit, not on heartbeats');
-      // With an idle main thread the host's exit event may win the race instead: either way, at once.
-      process.kill(mc.nodes().find((n) => n.id === 0)!.pid!, 'SIGKILL');
-      await until('node 0 failed', () => mc.nodes().find((n) => n.id === 0)!.state === 'failed');
-      assert.match((mc.query.query({ kinds: ['node.failed'] }).rows[1].details as { cause: string }).cause, /^exit/);
-    } finally {
-      gsm.close();
-      await t.stop();
-    }
+    await withAttached(3, async (mc, gsm) => {
+    const victim = mc.nodes().find((n) => n.id === 2)!;
+    process.kill(victim.pid!, 'SIGKILL');
+    const spinUntil = Date.now() + 30_000;
+    while (Date.now() < spinUntil && membersOf(gsm.map.load32(H.memberMask)).includes(2));
+    assert.ok(!membersOf(gsm.map.load32(H.memberMask)).includes(2), 'out of the membership while the main thread spun');
+    await until('the main thread finished the failure', () => mc.nodes().find((n) => n.id === 2)!.state === 'failed');
+    const failed = mc.query.query({ kinds: ['node.failed'] }).rows;
+    const d = failed[0].details as { cause: string; fencedBy: string; suspicion?: number };
+    assert.equal(d.cause, 'exit (seen by the detector)');
+    assert.equal(d.fencedBy, 'detector');
+    assert.equal(d.suspicion, undefined, 'the verdict rests on the exit, not on heartbeats');
+    // With an idle main thread the host's exit event may win the race instead: either way, at once.
+    process.kill(mc.nodes().find((n) => n.id === 0)!.pid!, 'SIGKILL');
+    await until('node 0 failed', () => mc.nodes().find((n) => n.id === 0)!.state === 'failed');
+    assert.match((mc.query.query({ kinds: ['node.failed'] }).rows[1].details as { cause: string }).cause, /^exit/);
+    });
   });
 
   it("honours the debugger's freeze lease: a frozen node is kept while the lease runs, and a hung one is failed once it ends", async () => {
-    const t = await startTestMulticomputer({ nodes: 2, heartbeatMs: 50 });
-    const gsm = Gsm.attach(`/mcs-${t.name}`);
-    try {
-      const { mc } = t;
-      const rec = nodeRecord(gsm.layout, 1);
-      gsm.map.store64n(rec + N.frozenUntilNs, monotonicNs() + 600_000 * 1e6);
-      process.kill(mc.nodes().find((n) => n.id === 1)!.pid!, 'SIGSTOP');
-      const checks = mc.detectorHealth().checks;
-      // Enough checks for several timeouts to pass, as the detector counts them.
-      await until('the detector made 200 checks', () => mc.detectorHealth().checks - checks >= 200, 60_000);
-      assert.ok(mc.members().includes(1), 'frozen, not ejected');
-      assert.equal(mc.nodes().find((n) => n.id === 1)!.state, 'up');
-      gsm.map.store64n(rec + N.frozenUntilNs, 0);
-      await until('the lease ended and the hung node was failed', () => mc.nodes().find((n) => n.id === 1)!.state === 'failed', 30_000);
-    } finally {
-      gsm.close();
-      await t.stop();
-    }
+    await withAttached(2, async (mc, gsm) => {
+    const rec = nodeRecord(gsm.layout, 1);
+    gsm.map.store64n(rec + N.frozenUntilNs, monotonicNs() + 600_000 * 1e6);
+    process.kill(mc.nodes().find((n) => n.id === 1)!.pid!, 'SIGSTOP');
+    const checks = mc.detectorHealth().checks;
+    // Enough checks for several timeouts to pass, as the detector counts them.
+    await until('the detector made 200 checks', () => mc.detectorHealth().checks - checks >= 200, 60_000);
+    assert.ok(mc.members().includes(1), 'frozen, not ejected');
+    assert.equal(mc.nodes().find((n) => n.id === 1)!.state, 'up');
+    gsm.map.store64n(rec + N.frozenUntilNs, 0);
+    await until('the lease ended and the hung node was failed', () => mc.nodes().find((n) => n.id === 1)!.state === 'failed', 30_000);
+    });
   });
 });
