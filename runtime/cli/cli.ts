@@ -6,6 +6,7 @@ import { resolveStateDir } from '../control/state-dir';
 import { boolFlag, parseArgs, stringFlag, UsageError, type FlagSpec } from './args';
 import { tableCommands } from './commands';
 import { Cancelled, Context, type CliIO, type Command } from './context';
+import { loadCommand } from './load-command';
 import { logCommand } from './log-command';
 import { dumpSectionCommand } from './section-command';
 import { downCommand, upCommand } from './up';
@@ -21,6 +22,7 @@ export const commands: Command[] = [
   ...tableCommands.filter((c) => c.group === 'status'),
   logCommand,
   dumpSectionCommand,
+  loadCommand,
   ...tableCommands.filter((c) => c.group === 'modify'),
   upCommand,
   downCommand,

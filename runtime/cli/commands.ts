@@ -46,10 +46,16 @@ export function renderStatus(s: ClusterStatus, nodes?: readonly NodeInfo[], now 
       ].join(', '),
     ],
     ['log', plural(s.logRows, 'row')],
+    ...(nodes ?? []).flatMap((n) => (n.endpoints ?? []).map((e): [string, string] => [`node ${n.id} ${e.app}`, e.url])),
   ]);
 }
 
 const right = 'right' as const;
+
+/** name:tid for each thread; an exited one is marked, so a thread that died is still seen. */
+function formatThreads(threads: NodeInfo['threads']): string {
+  return threads.length ? threads.map((t) => `${t.name}:${t.tid}${t.state === 'exited' ? '(exited)' : ''}`).join(' ') : '-';
+}
 
 export function renderNodes(nodes: readonly NodeInfo[]): string {
   const cols: Column<NodeInfo>[] = [
@@ -66,7 +72,10 @@ export function renderNodes(nodes: readonly NodeInfo[]): string {
     { header: 'GSM USED', align: right, value: (n) => formatBytes(n.gsmUsedBytes) },
     { header: 'RESTARTS', align: right, value: (n) => `${n.restarts}${n.restartGaveUp ? ' (gave up)' : ''}` },
     { header: 'APPS', value: (n) => (n.apps.length ? n.apps.join(',') : '-') },
+    { header: 'THREADS', value: (n) => formatThreads(n.threads) },
   ];
+  if (nodes.some((n) => n.endpoints?.length))
+    cols.push({ header: 'ENDPOINTS', value: (n) => (n.endpoints?.length ? n.endpoints.map((e) => e.url).join(' ') : '-') });
   return nodes.length ? table(nodes, cols) : 'no nodes\n';
 }
 
@@ -159,9 +168,12 @@ export function renderComponents(components: readonly ComponentInfo[]): string {
         { header: 'NAME', value: (c) => c.name },
         { header: 'MEMBERS', value: (c) => formatNodeSet(c.members) },
         { header: 'MASTER', align: right, value: (c) => (c.master === null ? '-' : String(c.master)) },
+        { header: 'MASTER AREA', value: (c) => c.masterArea ?? '-' },
         { header: 'RECOVERY GEN', align: right, value: (c) => String(c.recoveryGeneration) },
-        { header: 'RECOVERING', value: (c) => (c.recovering ? 'yes' : 'no') },
+        { header: 'STATE', value: (c) => c.recoveryState },
+        { header: 'RECOVERIES', align: right, value: (c) => String(c.recoveries) },
         { header: 'LAST RECOVERY', align: right, value: (c) => formatDuration(c.lastRecoveryMs) },
+        { header: 'CAUSE', value: (c) => c.cause || '-' },
       ])
     : 'no components\n';
 }
@@ -205,7 +217,7 @@ const statusCommands: Command[] = [
   listCommand(
     'nodes',
     'nodes',
-    "every node: state, pid, incarnation, heartbeat age, the detector's suspicion (phi) and its evidence, GSM housed and used, restarts",
+    "every node: state, pid, incarnation, heartbeat age, the detector's suspicion (phi) and its evidence, GSM housed and used, restarts, threads",
     renderNodes,
   ),
   listCommand('generations', 'generations', 'membership history: generation, members, cause', renderGenerations),

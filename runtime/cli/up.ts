@@ -13,6 +13,7 @@ import { ensureStateDir } from '../control/state-dir';
 import { integerFlag, listFlag, stringFlag } from './args';
 import type { Command, Context } from './context';
 import { formatBytes, formatNodeSet, plural } from './format';
+import { WEBCACHE_APP, webcacheConfig, webcacheFlags } from './webcache-options';
 
 /** What `startMulticomputer` in runtime/cluster/supervisor.ts takes (declared by the cluster layer). */
 export type { MulticomputerOptions };
@@ -105,15 +106,16 @@ export function statusLine(s: ClusterStatus, nodes: readonly NodeInfo[]): string
 export const upCommand: Command = {
   name: 'up',
   group: 'lifecycle',
-  usage: '[--nodes N] [--gsm-mb M] [--app NAME]... [--heartbeat-ms T] [--restart never|on-failure] [--static DIR]',
+  usage: '[--nodes N] [--gsm-mb M] [--app NAME|PATH]... [--heartbeat-ms T] [--restart never|on-failure] [--static DIR] [--cache-mode MODE] [--site DIR] [--cache-mb N] [--http-port P]',
   summary: 'run a multicomputer in the foreground until interrupted or `mcs down`',
   flags: [
     { name: 'nodes', kind: 'string', value: 'N', help: 'how many nodes to start (default 4)' },
     { name: 'gsm-mb', kind: 'string', value: 'M', help: "each node's GSM contribution in MiB (default 64)" },
-    { name: 'app', kind: 'list', value: 'NAME', help: 'a global application to run on every node (repeatable)' },
+    { name: 'app', kind: 'list', value: 'NAME|PATH', help: 'a global application to run on every node: a bundled one by name or a module path (repeatable)' },
     { name: 'heartbeat-ms', kind: 'string', value: 'T', help: "heartbeat period in ms (default: the supervisor's)" },
     { name: 'restart', kind: 'string', value: 'POLICY', help: 'on-failure (default): failed nodes come back by themselves; never: they stay down' },
     { name: 'static', kind: 'string', value: 'DIR', help: 'serve this directory (the built renderer) at / for a browser console' },
+    ...webcacheFlags,
   ],
   async run(ctx, args) {
     const options: MulticomputerOptions = {
@@ -121,7 +123,8 @@ export const upCommand: Command = {
       stateDir: ctx.state.dir,
       nodes: integerFlag(args, 'nodes', { min: 1, max: 256 }) ?? 4,
       gsmMb: integerFlag(args, 'gsm-mb', { min: 1, max: 65536 }) ?? 64,
-      apps: listFlag(args, 'app') ?? [],
+      // A bundled app by name, or the developer's own module by path (nodes load it by absolute path).
+      apps: (listFlag(args, 'app') ?? []).map((a) => (a.includes('/') || a.endsWith('.ts') || a.endsWith('.js') ? path.resolve(a) : a)),
       heartbeatMs: integerFlag(args, 'heartbeat-ms', { min: 1, max: 60_000 }),
       restart: restartFlag(stringFlag(args, 'restart')),
     };
@@ -134,6 +137,14 @@ export const upCommand: Command = {
     if (existing) {
       throw new ControlError('conflict', `multicomputer '${ctx.state.name}' is already running (pid ${existing.pid}, ${existing.url}); stop it with mcs down`);
     }
+    const webcache = await webcacheConfig(args, {
+      apps: options.apps,
+      stateDir: ctx.state.dir,
+      gsmMb: options.gsmMb,
+      cwd: process.cwd(),
+      note: (t) => ctx.note(t),
+    });
+    if (webcache) options.appConfig = { [WEBCACHE_APP]: webcache };
     // Listen for Ctrl-C before starting anything or printing the control URL (a
     // script may interrupt as soon as it reads it): an interrupt during start-up
     // becomes an orderly stop once the start has finished.
@@ -161,6 +172,7 @@ export const upCommand: Command = {
         (staticDir ? `console: ${server.url}/\n` : ''),
     );
 
+    if (webcache) await printEndpoints(ctx, mc.backend, `web cache (${webcache.mode}, ${webcache.cacheMb} MiB per node)`);
     const stopTicker = startStatusTicker(ctx, mc.backend);
     const reason = await Promise.race([interrupted, stopRequested]);
     stopTicker();
@@ -191,6 +203,19 @@ export const upCommand: Command = {
 function restartFlag(v: string | undefined): MulticomputerOptions['restart'] {
   if (v === undefined || v === 'never' || v === 'on-failure') return v;
   throw new ControlError('bad-request', `--restart: expected never or on-failure, not "${v}"`);
+}
+
+/** Each node's published endpoints, once every running node has published (or after a few seconds). */
+async function printEndpoints(ctx: Context, backend: ControlBackend, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  let nodes = await backend.nodes({});
+  // A backend without endpoints (one that predates them) has nothing to wait for.
+  while (nodes.some((n) => n.state === 'up' && n.endpoints && !n.endpoints.length) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    nodes = await backend.nodes({});
+  }
+  const lines = nodes.flatMap((n) => (n.endpoints ?? []).map((e) => `  node ${n.id}: ${e.url}/`));
+  await ctx.write(`${what}:\n${lines.length ? lines.join('\n') : '  no node published an endpoint (see mcs log --kind app.error)'}\n`);
 }
 
 /** One line, rewritten every second on a terminal; otherwise a plain line on change or every 10 s. */

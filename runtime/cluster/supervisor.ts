@@ -30,7 +30,8 @@ import { EventQuery } from '../log/query';
 import { EventRingReader, type RingEvent } from '../log/ring';
 import { EventStore } from '../log/store';
 import type { NodeHost, NodeProcess } from '../nodes/host';
-import { encodeNodeArgs } from '../nodes/host';
+import { APP_ENDPOINT_EVENT, encodeNodeArgs } from '../nodes/host';
+import { readThreads } from '../nodes/threads';
 import { forceReleaseHwLock } from '../objects/hwlock';
 import { Namespace } from '../objects/namespace';
 import { MUTEX_FIELDS, MUTEX_WORD, readMutexState, releaseDeadThreads } from '../objects/mutex';
@@ -68,6 +69,8 @@ interface Slot {
   incarnation: number;
   joinedGeneration: number | null;
   apps: string[];
+  /** What this incarnation's apps published (APP_ENDPOINT_EVENT), by app. */
+  endpoints: Map<string, string>;
   exited: Promise<void> | null;
   /** Set while its failure is being handled, so concurrent triggers join it. */
   failing: Promise<void> | null;
@@ -218,6 +221,7 @@ export class Supervisor implements Multicomputer {
         incarnation: 0,
         joinedGeneration: null,
         apps: [],
+        endpoints: new Map(),
         exited: null,
         failing: null,
         expectExit: false,
@@ -349,8 +353,10 @@ export class Supervisor implements Multicomputer {
         heartbeatMs: this.heartbeatPeriodMs,
         supervisorPid: process.pid,
         apps: this.opts.apps,
+        appConfig: this.opts.appConfig,
       }),
     );
+    slot.endpoints.clear();
     const handled = deferred();
     Object.assign(slot, {
       proc,
@@ -611,7 +617,21 @@ export class Supervisor implements Multicomputer {
     } else {
       events = slot.reader.drain();
     }
-    if (events.length) this.store.append(events);
+    if (!events.length) return;
+    this.store.append(events);
+    for (const e of events) if (e.kind === APP_ENDPOINT_EVENT) this.noteEndpoint(slot, e.detailsJson);
+  }
+
+  private noteEndpoint(slot: Slot, detailsJson: string) {
+    try {
+      const d = JSON.parse(detailsJson) as { app?: unknown; url?: unknown };
+      if (typeof d.app === 'string' && typeof d.url === 'string' && /^https?:\/\//.test(d.url)) {
+        slot.endpoints.set(d.app, d.url);
+        this.emitChange();
+      }
+    } catch {
+      // A truncated or foreign record publishes nothing.
+    }
   }
 
   // ------------------------------------------------------------ views
@@ -637,6 +657,8 @@ export class Supervisor implements Multicomputer {
           contributionFailed: !this.gsm.isAccessible(contribution(layout, s.id), layout.contributionBytes),
           apps: s.apps,
           ...this.suspicionView(s, running),
+          threads: running ? readThreads(this.gsm, s.id) : [],
+          endpoints: running ? [...s.endpoints].map(([app, url]) => ({ app, url })) : [],
         };
       });
   }
@@ -814,6 +836,18 @@ export class Supervisor implements Multicomputer {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
+async function retryWhileUnavailable<T>(forMs: number, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + forMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'unavailable' || Date.now() > deadline) throw err;
+      await sleep(20);
+    }
+  }
+}
+
 /** What a verdict rested on, as the event log records it. */
 function evidenceDetails(e: Evidence) {
   const r = (v: number) => Math.round(v * 10) / 10;
@@ -825,18 +859,6 @@ function evidenceDetails(e: Evidence) {
     detectorLagMs: r(e.detectorLagMs),
     localHealth: e.localHealth,
   };
-}
-
-async function retryWhileUnavailable<T>(forMs: number, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + forMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'unavailable' || Date.now() > deadline) throw err;
-      await sleep(20);
-    }
-  }
 }
 
 /** Starts a multicomputer (headless host unless another is given) and waits until every node is up. */

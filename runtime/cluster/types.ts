@@ -6,6 +6,7 @@ import type { EventQuery } from '../log/query';
 import type { EventStore } from '../log/store';
 import type { Namespace } from '../objects/namespace';
 import type { RestartMode } from './restart-policy';
+import type { ThreadView } from '../nodes/threads';
 
 export type NodeState = 'starting' | 'up' | 'suspect' | 'stopped' | 'failed' | 'left';
 
@@ -35,6 +36,10 @@ export interface NodeView {
   /** Restarts the restart policy made of this slot, and whether it gave up (a crash loop). */
   restarts: number;
   restartGaveUp: boolean;
+  /** Its threads, read from its thread table in GSM (running nodes only). */
+  threads?: ThreadView[];
+  /** URLs the node's apps published (e.g. the Web cache's HTTP server), latest per app. */
+  endpoints: { app: string; url: string }[];
 }
 
 export interface GenerationRecord {
@@ -54,6 +59,8 @@ export interface MulticomputerOptions {
   /** Each node's GSM contribution in MiB. */
   gsmMb: number;
   apps: string[];
+  /** Per-app configuration by app name, passed to every node as JSON (each app validates its own). */
+  appConfig?: Record<string, unknown>;
   heartbeatMs?: number;
   /** Heartbeat timeout; default 2.5 heartbeat periods. */
   heartbeatTimeoutMs?: number;

@@ -109,6 +109,20 @@ export type ClusterStatus = z.infer<typeof ClusterStatus>;
 export const NodeState = z.enum(['starting', 'up', 'suspect', 'stopped', 'failed', 'left']);
 export type NodeState = z.infer<typeof NodeState>;
 
+export const ThreadInfo = z.object({
+  name: z.string(),
+  /** Kernel thread id: what a held mutex's owner field and the debugger name. */
+  tid: count(),
+  kind: z.enum(['main', 'worker']),
+  state: z.enum(['running', 'exited']),
+  startedAtMs: epochMs(),
+  endedAtMs: epochMs().nullable(),
+});
+export type ThreadInfo = z.infer<typeof ThreadInfo>;
+/** A URL an app serves on a node (the Web cache's HTTP server), published by the node. */
+export const NodeEndpoint = z.object({ app: z.string(), url: z.string().regex(/^https?:\/\//, 'expected an http(s) URL') });
+export type NodeEndpoint = z.infer<typeof NodeEndpoint>;
+
 export const NodeInfo = z.object({
   id: NodeId,
   state: NodeState,
@@ -136,6 +150,10 @@ export const NodeInfo = z.object({
   /** Restarts the restart policy made of this node slot, and whether it gave up on it (a crash loop). */
   restarts: count(),
   restartGaveUp: z.boolean(),
+  /** The node's threads (main and named workers) from its thread table in GSM. */
+  threads: z.array(ThreadInfo),
+  /** What the node's apps serve (absent from backends that predate endpoints). */
+  endpoints: z.array(NodeEndpoint).optional(),
 });
 export type NodeInfo = z.infer<typeof NodeInfo>;
 
@@ -210,13 +228,29 @@ export const MailboxInfo = z.object({
 });
 export type MailboxInfo = z.infer<typeof MailboxInfo>;
 
+export const RecoveryState = z.enum(['ready', 'recovering', 'unrecoverable']);
+export type RecoveryState = z.infer<typeof RecoveryState>;
+
 export const ComponentInfo = z.object({
   name: z.string(),
+  /** Nodes whose instance is joined in their current incarnation (paper §3.5: component membership). */
   members: z.array(NodeId),
   master: NodeId.nullable(),
+  /** The master shared area: a section in the master's contribution. */
+  masterArea: ObjectId.nullable(),
+  /** Requested recovery generation; `completedGeneration` lags it while a recovery runs. */
   recoveryGeneration: count(),
+  completedGeneration: count(),
   recovering: z.boolean(),
+  recoveryState: RecoveryState,
+  /** Why the latest recovery was requested. */
+  cause: z.string(),
+  recoveries: count(),
+  /** Duration of each recent recovery (request to every member rebuilt), oldest first. */
+  recoveryDurations: z.array(z.object({ generation: count(), ms: ms() })),
   lastRecoveryMs: ms().nullable(),
+  /** Workers currently locking out recovery, over all members. */
+  lockouts: count(),
 });
 export type ComponentInfo = z.infer<typeof ComponentInfo>;
 

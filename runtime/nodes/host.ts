@@ -3,6 +3,8 @@
 // process (host-node.ts); in the desktop app it is an Electron utility process
 // (host-electron.ts, the only Electron-aware file in runtime/). Signals are sent
 // with process.kill by pid either way: SIGKILL is an OS crash, SIGSTOP a hang.
+import { z } from 'zod';
+
 export interface NodeProcess {
   readonly pid: number;
   /** Lines the node wrote to stderr (its own diagnostics), for the event log. */
@@ -24,7 +26,12 @@ export interface NodeArgs {
   heartbeatMs: number;
   supervisorPid: number;
   apps: string[];
+  /** Per-app configuration by app name (JSON). */
+  appConfig?: Record<string, unknown>;
 }
+
+/** Event kind a node logs to publish an app's endpoint; the supervisor keeps the latest per app. */
+export const APP_ENDPOINT_EVENT = 'app.endpoint';
 
 export function encodeNodeArgs(a: NodeArgs): string[] {
   return [
@@ -34,8 +41,11 @@ export function encodeNodeArgs(a: NodeArgs): string[] {
     `--heartbeat-ms=${a.heartbeatMs}`,
     `--supervisor-pid=${a.supervisorPid}`,
     `--apps=${a.apps.join(',')}`,
+    ...(a.appConfig && Object.keys(a.appConfig).length ? [`--app-config=${JSON.stringify(a.appConfig)}`] : []),
   ];
 }
+
+const AppConfigArg = z.record(z.string(), z.unknown());
 
 export function decodeNodeArgs(argv: string[]): NodeArgs {
   const get = (k: string) => {
@@ -55,7 +65,21 @@ export function decodeNodeArgs(argv: string[]): NodeArgs {
     heartbeatMs: num('heartbeat-ms'),
     supervisorPid: num('supervisor-pid'),
     apps: get('apps').split(',').filter(Boolean),
+    appConfig: appConfigArg(argv.find((a) => a.startsWith('--app-config='))),
   };
+}
+
+function appConfigArg(arg: string | undefined): Record<string, unknown> {
+  if (arg === undefined) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(arg.slice('--app-config='.length));
+  } catch {
+    throw new Error('node: --app-config is not JSON');
+  }
+  const parsed = AppConfigArg.safeParse(json);
+  if (!parsed.success) throw new Error('node: --app-config must be an object keyed by app name');
+  return parsed.data;
 }
 
 export function lineSplitter(listener: (line: string) => void): (chunk: Buffer | string) => void {

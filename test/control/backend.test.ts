@@ -41,6 +41,7 @@ function view(id: number, extra: Partial<NodeView> = {}): NodeView {
     detectorLagMs: 0.5,
     restarts: 0,
     restartGaveUp: false,
+    endpoints: [],
     ...extra,
   };
 }
@@ -274,8 +275,10 @@ describe('control backend: status tools', () => {
       detectorLagMs: 0.5,
       restarts: 2,
       restartGaveUp: true,
+      threads: [],
+      endpoints: [],
     });
-    assert.deepEqual(nodes[2], { ...view(2) });
+    assert.deepEqual(nodes[2], { ...view(2), threads: [] });
     const gens = await s.call('generations');
     assert.deepEqual(gens, [
       { generation: 1, members: [], cause: 'start', atMs: s.mc.startedAtMs },

@@ -82,6 +82,7 @@ export class FixtureBackend implements ControlBackend {
     detectorLagMs: 1,
     restarts: id === 3 ? 5 : 0,
     restartGaveUp: id === 3,
+    threads: id === 3 ? [] : [{ name: 'main', tid: 1000 + id, kind: 'main' as const, state: 'running' as const, startedAtMs: 1_700_000_000_000, endedAtMs: null }],
   }));
   restartPolicy: 'never' | 'on-failure' = 'on-failure';
 

@@ -29,6 +29,8 @@ export async function startTestMulticomputer(opts: {
   name?: string;
   /** Tests see failed nodes stay failed unless they ask for the restart policy. */
   restart?: RestartMode;
+  gsmMb?: number;
+  appConfig?: Record<string, unknown>;
 }): Promise<TestMulticomputer> {
   const dir = opts.dir ?? mkdtempSync(path.join(tmpdir(), 'mcs-mc-'));
   const name = opts.name ?? `t${process.pid}-${++counter}`;
@@ -36,8 +38,9 @@ export async function startTestMulticomputer(opts: {
     name,
     stateDir: dir,
     nodes: opts.nodes,
-    gsmMb: 2,
+    gsmMb: opts.gsmMb ?? 2,
     apps: opts.apps ?? [],
+    appConfig: opts.appConfig,
     heartbeatMs: opts.heartbeatMs ?? 100,
     heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
     restart: opts.restart ?? 'never',
