@@ -106,13 +106,14 @@ export function statusLine(s: ClusterStatus, nodes: readonly NodeInfo[]): string
 export const upCommand: Command = {
   name: 'up',
   group: 'lifecycle',
-  usage: '[--nodes N] [--gsm-mb M] [--app NAME]... [--heartbeat-ms T] [--static DIR] [--cache-mode MODE] [--site DIR] [--cache-mb N] [--http-port P]',
+  usage: '[--nodes N] [--gsm-mb M] [--app NAME|PATH]... [--heartbeat-ms T] [--restart never|on-failure] [--static DIR] [--cache-mode MODE] [--site DIR] [--cache-mb N] [--http-port P]',
   summary: 'run a multicomputer in the foreground until interrupted or `mcs down`',
   flags: [
     { name: 'nodes', kind: 'string', value: 'N', help: 'how many nodes to start (default 4)' },
     { name: 'gsm-mb', kind: 'string', value: 'M', help: "each node's GSM contribution in MiB (default 64)" },
-    { name: 'app', kind: 'list', value: 'NAME', help: 'a global application to run on every node (repeatable)' },
+    { name: 'app', kind: 'list', value: 'NAME|PATH', help: 'a global application to run on every node: a bundled one by name or a module path (repeatable)' },
     { name: 'heartbeat-ms', kind: 'string', value: 'T', help: "heartbeat period in ms (default: the supervisor's)" },
+    { name: 'restart', kind: 'string', value: 'POLICY', help: 'on-failure (default): failed nodes come back by themselves; never: they stay down' },
     { name: 'static', kind: 'string', value: 'DIR', help: 'serve this directory (the built renderer) at / for a browser console' },
     ...webcacheFlags,
   ],
@@ -122,8 +123,10 @@ export const upCommand: Command = {
       stateDir: ctx.state.dir,
       nodes: integerFlag(args, 'nodes', { min: 1, max: 256 }) ?? 4,
       gsmMb: integerFlag(args, 'gsm-mb', { min: 1, max: 65536 }) ?? 64,
-      apps: listFlag(args, 'app') ?? [],
+      // A bundled app by name, or the developer's own module by path (nodes load it by absolute path).
+      apps: (listFlag(args, 'app') ?? []).map((a) => (a.includes('/') || a.endsWith('.ts') || a.endsWith('.js') ? path.resolve(a) : a)),
       heartbeatMs: integerFlag(args, 'heartbeat-ms', { min: 1, max: 60_000 }),
+      restart: restartFlag(stringFlag(args, 'restart')),
     };
     const staticDir = stringFlag(args, 'static');
     if (staticDir !== undefined && !existsSync(path.join(staticDir, 'index.html'))) {
@@ -208,6 +211,11 @@ async function printEndpoints(ctx: Context, backend: ControlBackend, what: strin
   }
   const lines = nodes.flatMap((n) => (n.endpoints ?? []).map((e) => `  node ${n.id}: ${e.url}/`));
   await ctx.write(`${what}:\n${lines.length ? lines.join('\n') : '  no node published an endpoint (see mcs log --kind app.error)'}\n`);
+}
+
+function restartFlag(v: string | undefined): MulticomputerOptions['restart'] {
+  if (v === undefined || v === 'never' || v === 'on-failure') return v;
+  throw new ControlError('bad-request', `--restart: expected never or on-failure, not "${v}"`);
 }
 
 /** One line, rewritten every second on a terminal; otherwise a plain line on change or every 10 s. */

@@ -99,6 +99,10 @@ export const ClusterStatus = z.object({
   gsm: GsmStatus,
   objects: ObjectCounts,
   logRows: count(),
+  /** Whether failed nodes come back by themselves: on-failure (backoff, gives up on a crash loop) or never. */
+  restartPolicy: z.enum(['never', 'on-failure']),
+  /** How late the failure detector's last check was: a paused or starved observer. */
+  detectorLagMs: ms(),
 });
 export type ClusterStatus = z.infer<typeof ClusterStatus>;
 
@@ -108,6 +112,16 @@ export type NodeState = z.infer<typeof NodeState>;
 /** A URL an app serves on a node (the Web cache's HTTP server), published by the node. */
 export const NodeEndpoint = z.object({ app: z.string(), url: z.string().regex(/^https?:\/\//, 'expected an http(s) URL') });
 export type NodeEndpoint = z.infer<typeof NodeEndpoint>;
+export const ThreadInfo = z.object({
+  name: z.string(),
+  /** Kernel thread id: what a held mutex's owner field and the debugger name. */
+  tid: count(),
+  kind: z.enum(['main', 'worker']),
+  state: z.enum(['running', 'exited']),
+  startedAtMs: epochMs(),
+  endedAtMs: epochMs().nullable(),
+});
+export type ThreadInfo = z.infer<typeof ThreadInfo>;
 
 export const NodeInfo = z.object({
   id: NodeId,
@@ -124,6 +138,22 @@ export const NodeInfo = z.object({
   apps: z.array(z.string()),
   /** What the node's apps serve (absent from backends that predate endpoints). */
   endpoints: z.array(NodeEndpoint).optional(),
+  /**
+   * The failure detector's suspicion of a running node: phi (0 when it beats on
+   * time, failed at 8), null when it is not watched (starting, failed, left).
+   */
+  suspicion: z.number().min(0).nullable(),
+  /** Evidence: the heartbeat interval learned for this node. */
+  expectedIntervalMs: ms().nullable(),
+  /** Evidence: the silence after which it would be failed now (longer for irregular beats or a starved observer). */
+  deadlineMs: ms().nullable(),
+  /** Evidence: how late the detector's own last check was. */
+  detectorLagMs: ms(),
+  /** Restarts the restart policy made of this node slot, and whether it gave up on it (a crash loop). */
+  restarts: count(),
+  restartGaveUp: z.boolean(),
+  /** The node's threads (main and named workers) from its thread table in GSM. */
+  threads: z.array(ThreadInfo),
 });
 export type NodeInfo = z.infer<typeof NodeInfo>;
 
@@ -198,13 +228,29 @@ export const MailboxInfo = z.object({
 });
 export type MailboxInfo = z.infer<typeof MailboxInfo>;
 
+export const RecoveryState = z.enum(['ready', 'recovering', 'unrecoverable']);
+export type RecoveryState = z.infer<typeof RecoveryState>;
+
 export const ComponentInfo = z.object({
   name: z.string(),
+  /** Nodes whose instance is joined in their current incarnation (paper §3.5: component membership). */
   members: z.array(NodeId),
   master: NodeId.nullable(),
+  /** The master shared area: a section in the master's contribution. */
+  masterArea: ObjectId.nullable(),
+  /** Requested recovery generation; `completedGeneration` lags it while a recovery runs. */
   recoveryGeneration: count(),
+  completedGeneration: count(),
   recovering: z.boolean(),
+  recoveryState: RecoveryState,
+  /** Why the latest recovery was requested. */
+  cause: z.string(),
+  recoveries: count(),
+  /** Duration of each recent recovery (request to every member rebuilt), oldest first. */
+  recoveryDurations: z.array(z.object({ generation: count(), ms: ms() })),
   lastRecoveryMs: ms().nullable(),
+  /** Workers currently locking out recovery, over all members. */
+  lockouts: count(),
 });
 export type ComponentInfo = z.infer<typeof ComponentInfo>;
 
@@ -348,6 +394,9 @@ const FailMemoryParams = z
   }) as unknown as z.ZodType<FailMemoryParams, FailMemoryParams>;
 
 const TriggerRecoveryParams = z.strictObject({ component: z.string().min(1).max(64).optional() });
+export const RestartPolicyName = z.enum(['never', 'on-failure'], { error: 'expected a restart policy: never or on-failure' });
+const RestartPolicyParams = z.strictObject({ policy: RestartPolicyName });
+export const RestartPolicyResult = z.object({ policy: RestartPolicyName });
 
 // ---------------------------------------------------------------------------
 // The method table
@@ -394,6 +443,7 @@ export const methods = {
   resetEvent: method(TargetParams, EventObjectInfo, true, 'reset a global event'),
   triggerRecovery: method(TriggerRecoveryParams, TriggerRecoveryResult, true, 'start recovery of one component, or all'),
   shutdown: method(NoParams, ShutdownResult, true, 'stop the multicomputer and its supervisor'),
+  setRestartPolicy: method(RestartPolicyParams, RestartPolicyResult, false, 'whether failed nodes come back by themselves (never, on-failure)'),
 } as const;
 
 export type Methods = typeof methods;

@@ -6,12 +6,14 @@
 import { pathToFileURL } from 'node:url';
 import { Gsm } from '../gsm/gsm';
 import { H, N, logRing, nodeRecord } from '../gsm/layout';
-import { monotonicNs } from '../gsm/native';
+import { monotonicNs, threadId } from '../gsm/native';
 import { EventRingWriter } from '../log/ring';
 import { followGenerations, membersOf } from '../membership/generations';
 import { GlobalObjects } from '../objects/global-objects';
 import type { AppContext, AppStart, RunningApp } from './app-context';
 import { APP_ENDPOINT_EVENT, decodeNodeArgs } from './host';
+import { NodeThreads } from './app-threads';
+import { ThreadBackstop, registerThread } from './threads';
 
 const args = decodeNodeArgs(process.argv.slice(2));
 const gsm = Gsm.attach(args.gsm);
@@ -23,6 +25,11 @@ const stopping = new AbortController();
 const parentAtStart = process.ppid;
 
 log('node.start', null, { pid: process.pid, incarnation: args.incarnation, apps: args.apps });
+registerThread(gsm, args.node, args.incarnation, 'main', threadId(), 'main');
+// A thread that ends holding mutexes: the kernel abandons them; this catches any it missed.
+const backstop = new ThreadBackstop(gsm, objects.ns, (found) => {
+  for (const a of found) log('mutex.abandoned', a.id, { name: a.name, holderNode: args.node, holderPid: process.pid, holderTid: a.tid, reason: 'thread exited' });
+});
 
 function exitNow(kind: string, details: unknown, code: number): never {
   log(kind, null, details);
@@ -59,6 +66,7 @@ const heartbeat = setInterval(beat, args.heartbeatMs);
 
 let members: number[] = membersOf(gsm.map.load32(H.memberMask));
 const generationListeners: ((g: number, m: number[]) => void)[] = [];
+const threads = new NodeThreads(gsm, args.node, args.incarnation, log, () => members);
 void followGenerations(
   gsm,
   args.node,
@@ -66,6 +74,7 @@ void followGenerations(
     if (entry) members = entry.members;
     log('membership.install', null, { generation, members: entry?.members ?? null });
     for (const l of generationListeners) l(generation, members);
+    threads.relayGeneration(generation, members);
   },
   stopping.signal,
 );
@@ -77,6 +86,8 @@ const ctx: Omit<AppContext, 'config' | 'publishEndpoint'> = {
   members: () => members,
   onGeneration: (l) => void generationListeners.push(l),
   signal: stopping.signal,
+  startThread: (name, module, data) => threads.start(name, module, data),
+  threads: () => threads.list(),
 };
 
 const running: { name: string; app: RunningApp }[] = [];
@@ -102,6 +113,8 @@ process.once('SIGTERM', async () => {
   stopping.abort();
   clearInterval(heartbeat);
   for (const { app } of running) await app.stop?.();
+  await threads.stopAll();
+  backstop.stop();
   log('node.leave', null, { incarnation: args.incarnation });
   gsm.close();
   process.exit(0);

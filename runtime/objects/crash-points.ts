@@ -11,3 +11,10 @@ export function crashPoint(label: string): void {
     // SIGKILL to ourselves is delivered before this loop can do anything
   }
 }
+
+const failAt = process.env.MCS_FAIL_AT ?? null;
+
+/** A process started with MCS_FAIL_AT=<label> throws there: a step that fails without dying. */
+export function failPoint(label: string): void {
+  if (failAt !== null && failAt === label) throw new Error(`injected failure at ${label}`);
+}

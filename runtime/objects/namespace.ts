@@ -28,7 +28,7 @@ import {
 } from '../gsm/layout';
 import { LockCode, threadId } from '../gsm/native';
 import { ContributionHeap } from './allocator';
-import { crashPoint } from './crash-points';
+import { crashPoint, failPoint } from './crash-points';
 import { ObjectError } from './errors';
 import { threadExists } from './mutex';
 import { formatId, looksLikeId, parseId, validateName, type ObjectId } from './ids';
@@ -500,6 +500,7 @@ export class Namespace {
 
   /** Rebuilds every derived structure from the object records (see file comment). */
   repair(): void {
+    failPoint('repair');
     this.gsm.repairFailedMapEpoch();
     let creating = 0;
     for (let slot = 0; slot < this.layout.objectCapacity; slot++) {

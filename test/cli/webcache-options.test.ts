@@ -20,9 +20,9 @@ describe('mcs up --app webcache options', () => {
     assert.equal(await webcacheConfig(parse(), { ...base, apps: ['counter'] }), undefined);
   });
 
-  it('validates the mode with the app schema, resolves the site, and refuses modes this build does not have', async () => {
+  it('validates the mode with the app schema, resolves the site, and refuses a global cache larger than the contribution', async () => {
     await assert.rejects(webcacheConfig(parse('--cache-mode', 'sideways', '--site', '.'), { ...base, apps: ['webcache'] }), (e: unknown) => e instanceof UsageError && /cache mode/.test((e as Error).message));
-    await assert.rejects(webcacheConfig(parse('--cache-mode', 'local', '--site', '.'), { ...base, apps: ['webcache'] }), /not available yet/);
+    await assert.rejects(webcacheConfig(parse('--cache-mode', 'global', '--cache-mb', '4', '--site', '.'), { ...base, apps: ['webcache'] }), /does not fit/);
     const c = await webcacheConfig(parse('--cache-mode', 'off', '--site', 'www', '--cache-mb', '3', '--http-port', '8100'), { ...base, apps: ['webcache'] });
     assert.deepEqual(c, { mode: 'off', site: path.join(dir, 'www'), cacheMb: 3, basePort: 8100 });
   });
@@ -37,7 +37,7 @@ describe('mcs up --app webcache options', () => {
   it('mcs status shows each node endpoint', () => {
     const status = { name: 'x', supervisorPid: 1, startedAtMs: Date.now(), generation: 2, members: [0], nodeCount: 1, heartbeatPeriodMs: 100, heartbeatTimeoutMs: 250,
       gsm: { name: '/mcs-x', totalBytes: 1, systemBytes: 1, contributionBytes: 1, usedBytes: 0, memoryFailures: 0 },
-      objects: { sections: 0, mutexes: 0, events: 0, hwlocks: 0, mailboxes: 0 }, logRows: 3 } satisfies ClusterStatus;
+      objects: { sections: 0, mutexes: 0, events: 0, hwlocks: 0, mailboxes: 0 }, logRows: 3, restartPolicy: 'never', detectorLagMs: 0 } satisfies ClusterStatus;
     const node = { id: 0, state: 'up', pid: 9, incarnation: 1, heartbeatAgeMs: 1, joinedGeneration: 2, gsmHousedBytes: 1, gsmUsedBytes: 0, contributionFailed: false, apps: ['webcache'], endpoints: [{ app: 'webcache', url: 'http://127.0.0.1:8100' }] } as NodeInfo;
     assert.match(renderStatus(status, [node]), /node 0 webcache\s+http:\/\/127\.0\.0\.1:8100/);
   });

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RestartMode } from '../../runtime/cluster/restart-policy';
 import { Supervisor, startMulticomputer } from '../../runtime/cluster/supervisor';
 
 let counter = 0;
@@ -28,6 +29,8 @@ export async function startTestMulticomputer(opts: {
   name?: string;
   gsmMb?: number;
   appConfig?: Record<string, unknown>;
+  /** Tests see failed nodes stay failed unless they ask for the restart policy. */
+  restart?: RestartMode;
 }): Promise<TestMulticomputer> {
   const dir = opts.dir ?? mkdtempSync(path.join(tmpdir(), 'mcs-mc-'));
   const name = opts.name ?? `t${process.pid}-${++counter}`;
@@ -40,6 +43,7 @@ export async function startTestMulticomputer(opts: {
     appConfig: opts.appConfig,
     heartbeatMs: opts.heartbeatMs ?? 100,
     heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
+    restart: opts.restart ?? 'never',
   });
   return {
     mc,

@@ -61,6 +61,22 @@ describe('the namespace after a kill at each step of an operation', () => {
     });
   }
 
+  it('a repair that fails hands the lock on still ABANDONED: the next locker repairs', async () => {
+    const dier = await startActor(t.name, 1);
+    void dier.send('holdNamespaceLock');
+    await dier.mark('namespace-held:0');
+    await dier.kill('SIGKILL');
+    const failing = await startActor(t.name, 2, 1, { MCS_FAIL_AT: 'repair' });
+    try {
+      await assert.rejects(failing.call('createSection', { name: 'never', size: 10 }), /injected failure at repair/);
+      const s = await here.createSection('after-failed-repair', 10); // would wait 10 s and fail if the lock were kept
+      await s.delete();
+      assert.deepEqual(checkNamespace(here.ns), []);
+    } finally {
+      await failing.kill();
+    }
+  });
+
   it('a held mutex is not freed when its last reference goes; a sweep frees it once released', async () => {
     const m = await here.createMutex('held-then-deleted');
     assert.equal(m.tryLock(), 'OK');

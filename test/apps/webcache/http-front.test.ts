@@ -5,9 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startFrontEnd, type FrontEnd } from '../../../runtime/apps/webcache/http-front';
 import { LruFileCache, NoFileCache } from '../../../runtime/apps/webcache/lru-cache';
-import { availableModes, CacheModeUnavailable, createFileCache } from '../../../runtime/apps/webcache/modes';
 import { siteRoot } from '../../../runtime/apps/webcache/site-path';
-import type { AppContext } from '../../../runtime/nodes/app-context';
 import { rawRequest } from '../../helpers/http';
 
 const SECRET = 'TOP-SECRET-OUTSIDE-THE-SITE';
@@ -222,14 +220,6 @@ describe('the Web cache front end (real HTTP over a static directory)', () => {
       const r = await rawRequest(off.port, '/logo.png');
       assert.equal(r.headers['x-cache'], 'miss');
       assert.deepEqual(r.body, files['logo.png']);
-    }
-  });
-
-  it('refuses the global and local modes with a clear error until the SDK cache exists (never a stand-in)', async (t) => {
-    if (availableModes().includes('global')) return t.skip('the SDK cache is in this tree');
-    const ctx = {} as AppContext;
-    for (const mode of ['global', 'local'] as const) {
-      await assert.rejects(createFileCache(mode, { ctx, cacheBytes: 1 << 20 }), (e: unknown) => e instanceof CacheModeUnavailable && /not available yet/.test((e as Error).message));
     }
   });
 });
