@@ -10,6 +10,8 @@ const suites: Record<string, () => Promise<{ default: Suite }>> = {
   log: () => import('./suites/log'),
   webcache: () => import('./suites/webcache'),
   recovery: () => import('./suites/recovery'),
+  console: () => import('./suites/console'),
+  debugger: () => import('./suites/debugger'),
 };
 
 const args = process.argv.slice(2);

@@ -28,7 +28,7 @@ const LAYERS: Readonly<Record<string, number>> = {
   cluster: 4,
   sdk: 5,
   apps: 6,
-  debugger: 7,
+  debugger: 3,
   control: 8,
   cli: 9,
 };

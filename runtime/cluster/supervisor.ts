@@ -26,6 +26,7 @@ import { DetectorThread, checkEveryMsFor, type DetectorMessage } from '../member
 import { fenceNode } from '../membership/fencing';
 import type { Published } from '../membership/publisher';
 import type { Evidence } from '../membership/suspicion';
+import { DebuggerService } from '../debugger/service';
 import { EventQuery } from '../log/query';
 import { EventRingReader, type RingEvent } from '../log/ring';
 import { EventStore } from '../log/store';
@@ -150,6 +151,7 @@ export class Supervisor implements Multicomputer {
   readonly startedAtNs = monotonicNs();
   readonly heartbeatPeriodMs: number;
   readonly heartbeatTimeoutMs: number;
+  readonly debugger?: DebuggerService;
 
   private readonly slots: Slot[] = [];
   private readonly history: GenerationRecord[] = [];
@@ -212,6 +214,15 @@ export class Supervisor implements Multicomputer {
       checkEveryMs: checkEveryMsFor(this.heartbeatPeriodMs),
     });
     this.detector.onMessage((m) => this.onDetector(m));
+    if (opts.debugger !== false)
+      this.debugger = new DebuggerService({
+        stateDir: opts.stateDir,
+        gsm,
+        record: (kind, object, details) => this.store.record(kind, object, details),
+        heartbeatPeriodMs: this.heartbeatPeriodMs,
+        heartbeatTimeoutMs: this.heartbeatTimeoutMs,
+        sessionLeaseMs: opts.debugSessionLeaseMs,
+      });
     for (let id = 0; id < gsm.layout.maxNodes; id++)
       this.slots.push({
         id,
@@ -239,6 +250,7 @@ export class Supervisor implements Multicomputer {
   // ------------------------------------------------------------ lifecycle
 
   async start(): Promise<void> {
+    await this.debugger?.start();
     this.beatSupervisor();
     this.timers.push(setInterval(() => this.beatSupervisor(), SUPERVISOR_BEAT_MS));
     this.timers.push(setInterval(() => this.drainRings(), DRAIN_EVERY_MS));
@@ -258,6 +270,8 @@ export class Supervisor implements Multicomputer {
     if (this.stopped) return;
     this.stopped = true;
     for (const s of this.slots) if (s.restartTimer) clearTimeout(s.restartTimer);
+    // Paused threads would not hear SIGTERM: let them go first.
+    await this.debugger?.detachAll('multicomputer stopping');
     await Promise.all(
       this.slots
         .filter((s) => s.proc && (s.state === 'up' || s.state === 'starting' || s.state === 'suspect' || s.state === 'stopped'))
@@ -265,6 +279,7 @@ export class Supervisor implements Multicomputer {
     );
     for (const t of this.timers) clearInterval(t);
     await this.detector.stop();
+    await this.debugger?.stop();
     this.drainRings();
     this.store.record('multicomputer.stop', this.name, {});
     this.emitChange();
@@ -345,7 +360,7 @@ export class Supervisor implements Multicomputer {
     map.store32(rec + N.state, NodeSlotState.Joining);
     slot.reader.reset(id, incarnation);
 
-    const proc = this.host.spawn(
+    const proc = await this.host.spawn(
       encodeNodeArgs({
         gsm: this.gsm.name,
         node: id,
@@ -354,6 +369,7 @@ export class Supervisor implements Multicomputer {
         supervisorPid: process.pid,
         apps: this.opts.apps,
         appConfig: this.opts.appConfig,
+        debugSocket: this.debugger?.socketPath,
       }),
     );
     slot.endpoints.clear();
@@ -656,9 +672,9 @@ export class Supervisor implements Multicomputer {
           gsmUsedBytes: map.load64n(rec + N.usedBytes),
           contributionFailed: !this.gsm.isAccessible(contribution(layout, s.id), layout.contributionBytes),
           apps: s.apps,
-          endpoints: running ? [...s.endpoints].map(([app, url]) => ({ app, url })) : [],
           ...this.suspicionView(s, running),
           threads: running ? readThreads(this.gsm, s.id) : [],
+          endpoints: running ? [...s.endpoints].map(([app, url]) => ({ app, url })) : [],
         };
       });
   }

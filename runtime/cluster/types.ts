@@ -1,6 +1,7 @@
 // What a running multicomputer offers the layers above it (the control API, the
 // CLI, tests and benchmarks). The supervisor owns the GSM, the node processes,
 // membership and the event log; everything here is a view or an operator action.
+import type { DebuggerService } from '../debugger/service';
 import type { Gsm } from '../gsm/gsm';
 import type { EventQuery } from '../log/query';
 import type { EventStore } from '../log/store';
@@ -22,8 +23,6 @@ export interface NodeView {
   gsmUsedBytes: number;
   contributionFailed: boolean;
   apps: string[];
-  /** URLs the node's apps published (e.g. the Web cache's HTTP server), latest per app. */
-  endpoints: { app: string; url: string }[];
   /**
    * The failure detector's suspicion of a running node (phi: 0 beating on time,
    * failed at 8), null when it is not watched; and the evidence behind it.
@@ -40,6 +39,8 @@ export interface NodeView {
   restartGaveUp: boolean;
   /** Its threads, read from its thread table in GSM (running nodes only). */
   threads?: ThreadView[];
+  /** URLs the node's apps published (e.g. the Web cache's HTTP server), latest per app. */
+  endpoints: { app: string; url: string }[];
 }
 
 export interface GenerationRecord {
@@ -66,6 +67,10 @@ export interface MulticomputerOptions {
   heartbeatTimeoutMs?: number;
   /** Whether failed nodes come back by themselves (default on-failure). */
   restart?: RestartMode;
+  /** Run the debugger service and a debug agent in every node (default true). */
+  debugger?: boolean;
+  /** A debugger client that has not polled for this long has gone away (default 5000 ms). */
+  debugSessionLeaseMs?: number;
 }
 
 export type ChangeListener = () => void;
@@ -83,6 +88,8 @@ export interface Multicomputer {
   readonly heartbeatPeriodMs: number;
   readonly heartbeatTimeoutMs: number;
   readonly restartPolicy: RestartMode;
+  /** The distributed debugger's service (paper §5.3), when it runs. */
+  readonly debugger?: DebuggerService;
 
   nodes(): NodeView[];
   generation(): number;

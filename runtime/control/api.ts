@@ -109,9 +109,6 @@ export type ClusterStatus = z.infer<typeof ClusterStatus>;
 export const NodeState = z.enum(['starting', 'up', 'suspect', 'stopped', 'failed', 'left']);
 export type NodeState = z.infer<typeof NodeState>;
 
-/** A URL an app serves on a node (the Web cache's HTTP server), published by the node. */
-export const NodeEndpoint = z.object({ app: z.string(), url: z.string().regex(/^https?:\/\//, 'expected an http(s) URL') });
-export type NodeEndpoint = z.infer<typeof NodeEndpoint>;
 export const ThreadInfo = z.object({
   name: z.string(),
   /** Kernel thread id: what a held mutex's owner field and the debugger name. */
@@ -122,6 +119,9 @@ export const ThreadInfo = z.object({
   endedAtMs: epochMs().nullable(),
 });
 export type ThreadInfo = z.infer<typeof ThreadInfo>;
+/** A URL an app serves on a node (the Web cache's HTTP server), published by the node. */
+export const NodeEndpoint = z.object({ app: z.string(), url: z.string().regex(/^https?:\/\//, 'expected an http(s) URL') });
+export type NodeEndpoint = z.infer<typeof NodeEndpoint>;
 
 export const NodeInfo = z.object({
   id: NodeId,
@@ -136,8 +136,6 @@ export const NodeInfo = z.object({
   gsmUsedBytes: count(),
   contributionFailed: z.boolean(),
   apps: z.array(z.string()),
-  /** What the node's apps serve (absent from backends that predate endpoints). */
-  endpoints: z.array(NodeEndpoint).optional(),
   /**
    * The failure detector's suspicion of a running node: phi (0 when it beats on
    * time, failed at 8), null when it is not watched (starting, failed, left).
@@ -154,6 +152,8 @@ export const NodeInfo = z.object({
   restartGaveUp: z.boolean(),
   /** The node's threads (main and named workers) from its thread table in GSM. */
   threads: z.array(ThreadInfo),
+  /** What the node's apps serve (absent from backends that predate endpoints). */
+  endpoints: z.array(NodeEndpoint).optional(),
 });
 export type NodeInfo = z.infer<typeof NodeInfo>;
 
@@ -331,6 +331,14 @@ export type LogPage = z.infer<typeof LogPage>;
 
 const LogCursor = z.string().min(1).max(128);
 
+/**
+ * The cursor naming a row's position, for paging from any row (context around an
+ * event): the same text runtime/log/query.ts's cursorOf makes (test/control/api.test.ts checks).
+ */
+export function logCursorOf(rowId: number): string {
+  return `e${rowId.toString(36)}`;
+}
+
 // ---------------------------------------------------------------------------
 // Results of the modification tools
 
@@ -344,6 +352,72 @@ export const TriggerRecoveryResult = z.object({ components: z.array(z.string()) 
 export const ShutdownResult = z.object({ stopping: z.literal(true) });
 export const StatusUpdate = z.object({ status: ClusterStatus, nodes: z.array(NodeInfo) });
 export type StatusUpdate = z.infer<typeof StatusUpdate>;
+
+// ---------------------------------------------------------------------------
+// The distributed debugger (paper §5.3; runtime/debugger, docs/debugger.md)
+
+/** A debugger client session: it holds the focus set and keeps the debugger attached while it polls. */
+export const DebugSessionId = z.string().regex(/^[0-9a-f]{16}$/, 'expected a debug session id (16 hex digits)');
+export const DebugFrame = z.object({ fn: z.string(), file: z.string(), line: count(), column: count() });
+export type DebugFrame = z.infer<typeof DebugFrame>;
+
+export const DebugReply = z.object({
+  session: DebugSessionId,
+  /** The focus set after the command, for the prompt. */
+  focus: z.string(),
+  /** What a terminal shows. */
+  text: z.string(),
+  /** The same result for tools: its shape depends on the command (see docs/debugger.md). */
+  data: z.unknown(),
+});
+export type DebugReply = z.infer<typeof DebugReply>;
+
+export const DebugEventKind = z.enum(['stopped', 'running', 'barrier', 'freeze', 'thaw', 'thread', 'node', 'output', 'watch', 'detach']);
+export const DebugEvent = z.object({
+  seq: count(),
+  atMs: epochMs(),
+  kind: DebugEventKind,
+  /** The thread (node.thread) it is about, or for aggregated output the set of threads that printed it. */
+  thread: z.string().nullable(),
+  text: z.string(),
+});
+export type DebugEvent = z.infer<typeof DebugEvent>;
+export const DebugEvents = z.object({ events: z.array(DebugEvent), next: count() });
+export type DebugEvents = z.infer<typeof DebugEvents>;
+
+export const DebugThreadInfo = z.object({
+  id: z.string(),
+  node: NodeId,
+  thread: count(),
+  name: z.string(),
+  state: z.enum(['running', 'halting', 'stopped', 'held']),
+  where: DebugFrame.nullable(),
+  reason: z.string().nullable(),
+  frozen: z.boolean(),
+});
+export type DebugThreadInfo = z.infer<typeof DebugThreadInfo>;
+
+export const DebugState = z.object({
+  threads: z.array(DebugThreadInfo),
+  frozenNodes: z.array(NodeId),
+  stopModel: z.enum(['all', 'independent']),
+  sets: z.array(z.object({ name: z.string(), definition: z.string(), members: z.array(z.string()) })),
+  actions: z.array(
+    z.object({
+      id: count(),
+      kind: z.enum(['break', 'barrier', 'watch']),
+      location: z.string(),
+      condition: z.string().nullable(),
+      count: count().nullable(),
+      target: z.string(),
+      stop: z.string().nullable(),
+      enabled: z.boolean(),
+      hits: count(),
+      arrived: z.array(z.string()),
+    }),
+  ),
+});
+export type DebugState = z.infer<typeof DebugState>;
 
 // ---------------------------------------------------------------------------
 // Parameters
@@ -398,6 +472,22 @@ export const RestartPolicyName = z.enum(['never', 'on-failure'], { error: 'expec
 const RestartPolicyParams = z.strictObject({ policy: RestartPolicyName });
 export const RestartPolicyResult = z.object({ policy: RestartPolicyName });
 
+const DebugCommandParams = z.strictObject({
+  /** Omitted: a new session is opened (its id comes back in the reply). */
+  session: DebugSessionId.optional(),
+  /** One HPD command line, optionally with a set prefix: `[1.*] print x`. */
+  line: z.string().max(4096, 'a debugger command is at most 4096 characters'),
+});
+const DebugEventsParams = z.strictObject({
+  session: DebugSessionId,
+  /** Events after this sequence number (from the previous reply's next). */
+  after: count().optional(),
+  /** Long poll: wait up to this long for an event (default 0). */
+  waitMs: int('milliseconds').min(0).max(10_000, 'waitMs is at most 10000').optional(),
+  /** Only output of threads in this set. */
+  set: z.string().max(512).optional(),
+});
+
 // ---------------------------------------------------------------------------
 // The method table
 
@@ -444,6 +534,9 @@ export const methods = {
   triggerRecovery: method(TriggerRecoveryParams, TriggerRecoveryResult, true, 'start recovery of one component, or all'),
   shutdown: method(NoParams, ShutdownResult, true, 'stop the multicomputer and its supervisor'),
   setRestartPolicy: method(RestartPolicyParams, RestartPolicyResult, false, 'whether failed nodes come back by themselves (never, on-failure)'),
+  debugCommand: method(DebugCommandParams, DebugReply, false, 'run a debugger command (HPD syntax) in a debug session'),
+  debugEvents: method(DebugEventsParams, DebugEvents, false, 'debugger events (stops, freezes, aggregated output) after a sequence number; keeps the session alive'),
+  debugState: method(NoParams, DebugState, false, 'debugger threads, frozen nodes, named sets and actions'),
 } as const;
 
 export type Methods = typeof methods;
@@ -543,6 +636,7 @@ export interface ConsoleSubscriptions {
 /** A connected console: the API, its subscriptions, and close(). */
 export type ControlClient = ConsoleApi & ConsoleSubscriptions & { close(): void };
 
+type DebugMethodName = 'debugCommand' | 'debugEvents' | 'debugState';
 type BackendMethod<M extends MethodName> = (params: Params<M>) => Awaitable<Result<M>>;
 
 /**
@@ -554,10 +648,14 @@ type BackendMethod<M extends MethodName> = (params: Params<M>) => Awaitable<Resu
  * from mutexes(); without shutdown the method answers 'unavailable'.
  */
 export type ControlBackend = {
-  [M in Exclude<MethodName, 'waitGraph' | 'shutdown'>]: BackendMethod<M>;
+  [M in Exclude<MethodName, 'waitGraph' | 'shutdown' | DebugMethodName>]: BackendMethod<M>;
 } & {
   waitGraph?: BackendMethod<'waitGraph'>;
   shutdown?: BackendMethod<'shutdown'>;
+} & {
+  /** Without a debugger service these answer 'unavailable'. */
+  [M in DebugMethodName]?: BackendMethod<M>;
+} & {
   /**
    * Calls cb on every change of status or nodes (as often as it likes: transports
    * coalesce to at most one push per 250 ms, and poll status()/nodes() when quiet).

@@ -14,6 +14,7 @@ import { readMutexState } from '../objects/mutex';
 import type { ObjectRecord } from '../objects/namespace';
 import type { Multicomputer, NodeView } from '../cluster/types';
 import { findComponent, listComponents, requestRecoveryOf, viewComponent } from '../sdk/component-record';
+import { debugMethods } from './debug-backend';
 import {
   ControlError,
   MAX_READ_BYTES,
@@ -89,7 +90,14 @@ function nodeRange(ids: readonly number[]): string {
 }
 
 export function createControlBackend(mc: Multicomputer): ControlBackend {
-  return new MulticomputerBackend(mc);
+  const backend = new MulticomputerBackend(mc);
+  if (!mc.debugger) return backend;
+  const svc = mc.debugger;
+  const debug = debugMethods(() => {
+    if (mc.gsm.closed) throw new ControlError('unavailable', `multicomputer '${mc.name}' has stopped`);
+    return svc;
+  });
+  return Object.assign(backend, debug);
 }
 
 class MulticomputerBackend implements ControlBackend {
@@ -491,7 +499,6 @@ function nodeInfo(n: NodeView): NodeInfo {
     gsmUsedBytes: n.gsmUsedBytes,
     contributionFailed: n.contributionFailed,
     apps: [...n.apps],
-    endpoints: n.endpoints.map((e) => ({ ...e })),
     suspicion: n.suspicion,
     expectedIntervalMs: n.expectedIntervalMs,
     deadlineMs: n.deadlineMs,
@@ -499,6 +506,7 @@ function nodeInfo(n: NodeView): NodeInfo {
     restarts: n.restarts,
     restartGaveUp: n.restartGaveUp,
     threads: (n.threads ?? []).map((t) => ({ ...t })),
+    endpoints: n.endpoints.map((e) => ({ ...e })),
   };
 }
 

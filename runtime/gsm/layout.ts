@@ -56,6 +56,15 @@ export const H = {
   /** Recoverable components' records (runtime/sdk) and every node's thread table. */
   componentTableOffset: 152, // u64
   threadTableOffset: 160, // u64
+  /**
+   * The debugger's freeze clock (runtime/gsm/freeze-clock.ts): which nodes are
+   * frozen, when the current freeze began (0: none), and the total time some node
+   * has been frozen, so waits elsewhere can leave that time out of their timeouts.
+   */
+  frozenNodeMask: 200, // u32
+  freezeEpoch: 204, // u32, bumped on every freeze and thaw
+  frozenSinceNs: 208, // u64 monotonic
+  frozenTotalNs: 216, // u64
   /** The failed-region map consulted by the native access layer on every access. */
   failedMap: 256,
   /** Guards the object table, name index and every contribution's allocator. */

@@ -93,7 +93,8 @@ interface NativeModule {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
+// Not named `require`: electron-vite's ESM output declares its own `require` in the chunk this lands in.
+const requireAddon = createRequire(import.meta.url);
 
 function load(): NativeModule {
   const candidates = [
@@ -105,7 +106,7 @@ function load(): NativeModule {
   const errors: string[] = [];
   for (const file of candidates) {
     try {
-      return require(file) as NativeModule;
+      return requireAddon(file) as NativeModule;
     } catch (err) {
       errors.push(`${file}: ${(err as Error).message.split('\n')[0]}`);
     }

@@ -15,7 +15,8 @@ export interface NodeProcess {
 
 export interface NodeHost {
   readonly kind: 'node' | 'electron';
-  spawn(args: string[]): NodeProcess;
+  /** A promise where the pid is known only once the process has started (Electron's utility processes). */
+  spawn(args: string[]): NodeProcess | Promise<NodeProcess>;
 }
 
 /** The node entry point's arguments, shared by both hosts and node-main. */
@@ -28,6 +29,8 @@ export interface NodeArgs {
   apps: string[];
   /** Per-app configuration by app name (JSON). */
   appConfig?: Record<string, unknown>;
+  /** The supervisor's debugger service (runtime/debugger/service.ts), if it runs one. */
+  debugSocket?: string;
 }
 
 /** Event kind a node logs to publish an app's endpoint; the supervisor keeps the latest per app. */
@@ -42,6 +45,7 @@ export function encodeNodeArgs(a: NodeArgs): string[] {
     `--supervisor-pid=${a.supervisorPid}`,
     `--apps=${a.apps.join(',')}`,
     ...(a.appConfig && Object.keys(a.appConfig).length ? [`--app-config=${JSON.stringify(a.appConfig)}`] : []),
+    ...(a.debugSocket ? [`--debug-socket=${a.debugSocket}`] : []),
   ];
 }
 
@@ -66,6 +70,7 @@ export function decodeNodeArgs(argv: string[]): NodeArgs {
     supervisorPid: num('supervisor-pid'),
     apps: get('apps').split(',').filter(Boolean),
     appConfig: appConfigArg(argv.find((a) => a.startsWith('--app-config='))),
+    debugSocket: argv.find((a) => a.startsWith('--debug-socket='))?.slice('--debug-socket='.length),
   };
 }
 

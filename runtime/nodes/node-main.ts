@@ -10,10 +10,13 @@ import { monotonicNs, threadId } from '../gsm/native';
 import { EventRingWriter } from '../log/ring';
 import { followGenerations, membersOf } from '../membership/generations';
 import { GlobalObjects } from '../objects/global-objects';
-import type { AppContext, AppStart, RunningApp } from './app-context';
-import { APP_ENDPOINT_EVENT, decodeNodeArgs } from './host';
 import { NodeThreads } from './app-threads';
 import { ThreadBackstop, registerThread } from './threads';
+import { APP_ENDPOINT_EVENT, decodeNodeArgs } from './host';
+import { loadKitApp, type KitApp } from './kit-apps';
+import { existsSync } from 'node:fs';
+import { armedPathFor, startDebugAgent } from '../debugger/agent';
+import type { AppContext, RunningApp } from './app-context';
 
 const args = decodeNodeArgs(process.argv.slice(2));
 const gsm = Gsm.attach(args.gsm);
@@ -30,6 +33,16 @@ registerThread(gsm, args.node, args.incarnation, 'main', threadId(), 'main');
 const backstop = new ThreadBackstop(gsm, objects.ns, (found) => {
   for (const a of found) log('mutex.abandoned', a.id, { name: a.name, holderNode: args.node, holderPid: process.pid, holderTid: a.tid, reason: 'thread exited' });
 });
+// The debug agent. While breakpoints are set it starts first and the apps wait for
+// it to have them, so a node that joins later stops at them from its first line;
+// otherwise it starts once the apps have, so it does not compete with them for the
+// CPU while the node comes up.
+const debugAgent = args.debugSocket ? { socketPath: args.debugSocket, node: args.node, incarnation: args.incarnation } : null;
+let agentStarted = false;
+if (debugAgent && existsSync(armedPathFor(debugAgent.socketPath))) {
+  agentStarted = true;
+  await startDebugAgent(debugAgent).ready;
+}
 
 function exitNow(kind: string, details: unknown, code: number): never {
   log(kind, null, details);
@@ -48,13 +61,12 @@ function beat() {
 // App code is loaded before the first heartbeat: compiling it blocks this thread
 // (hundreds of ms on a busy machine), and until the first beat the node is only
 // 'starting', not yet watched for hangs.
-async function loadApp(name: string): Promise<{ name: string; mod?: { start?: AppStart }; error?: Error }> {
+async function loadApp(name: string): Promise<{ name: string; mod?: KitApp; error?: Error }> {
   try {
-    // A bundled app by name (runtime/apps/<name>.ts), or the absolute path of a
-    // module exporting start(): the developer's own global application.
+    // A bundled app by name (runtime/apps/<name>.ts, or the desktop bundle's table),
+    // or the absolute path of a module exporting start(): the developer's own app.
     if (!name.startsWith('/') && !/^[a-z][a-z0-9-]*$/.test(name)) throw new Error('app names are lower-case words or absolute paths');
-    const url = name.startsWith('/') ? pathToFileURL(name).href : new URL(`../apps/${name}.ts`, import.meta.url).href;
-    return { name, mod: (await import(url)) as { start?: AppStart } };
+    return { name, mod: name.startsWith('/') ? ((await import(pathToFileURL(name).href)) as KitApp) : await loadKitApp(name) };
   } catch (err) {
     return { name, error: err as Error };
   }
@@ -107,6 +119,8 @@ for (const { name, mod, error } of loadedApps) {
     process.stderr.write(`node ${args.node}: app ${name} failed to start: ${(err as Error).message}\n`);
   }
 }
+
+if (debugAgent && !agentStarted) setTimeout(() => startDebugAgent(debugAgent), args.heartbeatMs).unref();
 
 // A graceful leave (the supervisor stopping, or `mcs down`): stop apps, then go.
 process.once('SIGTERM', async () => {

@@ -2,6 +2,7 @@
 // Manual-reset events stay signaled until reset and release every waiter;
 // auto-reset events release one waiter and reset themselves, like Win32 events.
 // Data: u32 signaled (the futex word), u32 waiters, u32 signal count.
+import { freezeAwareDeadline } from '../gsm/freeze-clock';
 import type { Mapping } from '../gsm/native';
 import { GlobalHandle } from './handle';
 
@@ -43,13 +44,14 @@ export class GlobalEvent extends GlobalHandle {
 
   async wait(timeoutMs = Infinity): Promise<EventWaitResult> {
     this.check();
-    const deadline = performance.now() + timeoutMs;
+    // Freeze-aware: time some node spent frozen by the debugger does not count.
+    const deadline = freezeAwareDeadline(this.mem, timeoutMs);
     this.mem.add32(this.base + WAITERS, 1);
     try {
       for (;;) {
         if (!this.valid) return 'MEMORY_FAILED';
         if (this.take()) return 'SIGNALED';
-        const left = deadline - performance.now();
+        const left = deadline.remainingMs();
         if (left <= 0) return 'TIMEOUT';
         const r = await this.mem.wait32Async(this.base + SIGNALED, 0, left);
         if (r === 'failed') return 'MEMORY_FAILED';

@@ -1,6 +1,7 @@
 // Global mutexes (paper §2.3.1, §3.3.1). The lock word and the robust bookkeeping
 // live in native code (gsm.cc); this file gives them statuses a program can
 // switch on, the errors a user can read, and the decoded state status tools show.
+import { freezeAwareDeadline } from '../gsm/freeze-clock';
 import { readFileSync } from 'node:fs';
 import { LockCode, MUTEX_WAITER_SLOTS, NS_PER_TICK, UnlockCode, threadId, ticks, type Mapping } from '../gsm/native';
 import { ObjectError } from './errors';
@@ -71,13 +72,25 @@ export class GlobalMutex extends GlobalHandle {
   /** Waits without blocking the event loop (timeoutMs: Infinity waits forever). */
   async lock(timeoutMs = Infinity): Promise<LockStatus> {
     this.check();
-    return this.status(await this.map.mutexLockAsync(this.offset, timeoutMs, this.guardOffset, this.generation));
+    if (!Number.isFinite(timeoutMs)) return this.status(await this.map.mutexLockAsync(this.offset, timeoutMs, this.guardOffset, this.generation));
+    // Time during which the debugger held some node frozen does not count: the
+    // holder may be a paused thread (paper §5.3, runtime/gsm/freeze-clock.ts).
+    const deadline = freezeAwareDeadline(this.map, timeoutMs);
+    for (;;) {
+      const code = await this.map.mutexLockAsync(this.offset, Math.max(0, deadline.remainingMs()), this.guardOffset, this.generation);
+      if (code !== LockCode.TIMED_OUT || deadline.remainingMs() <= 0) return this.status(code);
+    }
   }
 
   /** Blocks the calling thread: for worker threads and code that must not yield. */
   lockSync(timeoutMs = Infinity): LockStatus {
     this.check();
-    return this.status(this.map.mutexLock(this.offset, timeoutMs, this.guardOffset, this.generation));
+    if (!Number.isFinite(timeoutMs)) return this.status(this.map.mutexLock(this.offset, timeoutMs, this.guardOffset, this.generation));
+    const deadline = freezeAwareDeadline(this.map, timeoutMs);
+    for (;;) {
+      const code = this.map.mutexLock(this.offset, Math.max(0, deadline.remainingMs()), this.guardOffset, this.generation);
+      if (code !== LockCode.TIMED_OUT || deadline.remainingMs() <= 0) return this.status(code);
+    }
   }
 
   tryLock(): LockStatus {

@@ -172,7 +172,7 @@ describe('a multicomputer under node failures', () => {
   });
 
   it('a waiter that swallowed a wake and was killed: its slot is cleared and the next waiter gets the lock', async () => {
-    // Node 0's copy of the app finds no lock yet and stops; the added node's waits.
+    // Node 0's copy of the app does nothing; the added node's waits.
     // A long heartbeat timeout: the busy node must die by our hand, not be fenced.
     const h = await startTestMulticomputer({ nodes: 1, apps: [testApp('waitbusy')], heartbeatTimeoutMs: 10_000 });
     const gsm = Gsm.attach(`/mcs-${h.name}`);
@@ -189,7 +189,7 @@ describe('a multicomputer under node failures', () => {
       const behind = await startActor(`/mcs-${h.name}`, 10);
       await behind.call('openMutex', { name: 'shared.lock' });
       const got = behind.call('lock', { name: 'shared.lock' });
-      await until('both wait', () => shared.state().waiters.length === 2);
+      await until('both wait', () => shared.state().waiters.length === 2, 60_000);
       shared.unlock(); // wakes the first waiter: the busy node, which will never retry
       await sleep(100);
       process.kill(mc.nodes().find((n) => n.id === busy)!.pid!, 'SIGKILL');

@@ -35,13 +35,13 @@ function view(id: number, extra: Partial<NodeView> = {}): NodeView {
     gsmUsedBytes: 1000 * (id + 1),
     contributionFailed: false,
     apps: ['counter'],
-    endpoints: [],
     suspicion: 0,
     expectedIntervalMs: 100,
     deadlineMs: 276,
     detectorLagMs: 0.5,
     restarts: 0,
     restartGaveUp: false,
+    endpoints: [],
     ...extra,
   };
 }
@@ -269,7 +269,6 @@ describe('control backend: status tools', () => {
       gsmUsedBytes: 1000,
       contributionFailed: true,
       apps: [],
-      endpoints: [],
       suspicion: null,
       expectedIntervalMs: null,
       deadlineMs: null,
@@ -277,6 +276,7 @@ describe('control backend: status tools', () => {
       restarts: 2,
       restartGaveUp: true,
       threads: [],
+      endpoints: [],
     });
     assert.deepEqual(nodes[2], { ...view(2), threads: [] });
     const gens = await s.call('generations');

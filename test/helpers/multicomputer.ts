@@ -27,10 +27,10 @@ export async function startTestMulticomputer(opts: {
   heartbeatTimeoutMs?: number;
   dir?: string;
   name?: string;
-  gsmMb?: number;
-  appConfig?: Record<string, unknown>;
   /** Tests see failed nodes stay failed unless they ask for the restart policy. */
   restart?: RestartMode;
+  gsmMb?: number;
+  appConfig?: Record<string, unknown>;
 }): Promise<TestMulticomputer> {
   const dir = opts.dir ?? mkdtempSync(path.join(tmpdir(), 'mcs-mc-'));
   const name = opts.name ?? `t${process.pid}-${++counter}`;

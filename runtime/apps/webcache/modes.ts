@@ -1,15 +1,14 @@
-// The one place a FileCache is chosen by mode: `global` and `local` are the
-// McsComponent-based cache (global-cache.ts, on the SDK), `shared-nothing` a
-// process-local LRU per node, `off` none.
+// The one place a FileCache is chosen by mode. `global` and `local` are the
+// McsComponent-based cache (global-cache.ts, built on the SDK); `shared-nothing`
+// and `off` need nothing global.
 import type { AppContext } from '../../nodes/app-context';
 import type { CacheMode, FileCache } from './cache-api';
-import { CACHE_MODES } from './config';
 import { createComponentCache } from './global-cache';
 import { LruFileCache, NoFileCache } from './lru-cache';
 
 /** Modes this build can run, best first. */
 export function availableModes(): CacheMode[] {
-  return [...CACHE_MODES];
+  return ['global', 'local', 'shared-nothing', 'off'];
 }
 
 export interface CacheSetup {

@@ -222,6 +222,7 @@ describe('the Web cache front end (real HTTP over a static directory)', () => {
       assert.deepEqual(r.body, files['logo.png']);
     }
   });
+
 });
 
 describe('the shared-nothing LRU', () => {
