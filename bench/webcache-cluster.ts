@@ -53,7 +53,7 @@ export async function startWebcacheCluster(o: {
     appConfig,
     heartbeatMs: o.heartbeatMs ?? 100,
     heartbeatTimeoutMs: o.heartbeatTimeoutMs,
-    // The benchmarks and the fault campaign restart the nodes they fail themselves.
+    // The benchmarks and the campaign restart killed nodes themselves, when they choose.
     restart: 'never',
   });
   const endpoints = () => {
