@@ -1,5 +1,8 @@
-// Builds the three parts of the desktop console into out/:
-//   out/main/index.js       the Electron main process (ES module; package.json "main")
+// Builds the parts of the desktop console into out/:
+//   out/main/index.js       the Electron main process (ES module; package.json "main"),
+//                           hosting the supervisor and the control server
+//   out/main/node-entry.js  what each node's utility process runs (runtime/nodes/node-main.ts
+//                           with the kit's apps bundled in: no TypeScript loader at run time)
 //   out/preload/preload.cjs the preload (CommonJS: sandboxed preloads cannot be ES modules)
 //   out/renderer/           the Vue console, also served as-is by the headless server and test/ui
 // No step here needs the Electron binary, so `npm run build` works where it cannot be downloaded.
@@ -27,8 +30,17 @@ function devCspPlugin(): Plugin {
 
 export default defineConfig({
   main: {
+    resolve: {
+      // Nodes find the kit's apps by name; in the bundle, from the table of bundled apps.
+      alias: [{ find: /^\.\/kit-apps$/, replacement: resolve(root, 'main/bundled-apps.ts') }],
+    },
     build: {
-      lib: { entry: resolve(root, 'main/index.ts') },
+      lib: { entry: { index: resolve(root, 'main/index.ts'), 'node-entry': resolve(root, 'main/node-entry.ts') } },
+      rolldownOptions: {
+        // Shared chunks beside the entries: runtime/gsm/native.ts looks for the
+        // desktop build's mcs_gsm.node next to the file it was bundled into.
+        output: { chunkFileNames: '[name]-[hash].js' },
+      },
     },
   },
   preload: {

@@ -8,6 +8,9 @@ const suites: Record<string, () => Promise<{ default: Suite }>> = {
   gsm: () => import('./suites/gsm'),
   detect: () => import('./suites/detect'),
   log: () => import('./suites/log'),
+  webcache: () => import('./suites/webcache'),
+  recovery: () => import('./suites/recovery'),
+  console: () => import('./suites/console'),
   debugger: () => import('./suites/debugger'),
 };
 

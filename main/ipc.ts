@@ -10,10 +10,19 @@
 import type { z } from 'zod';
 import type { IpcChannel, IpcChannels } from './bridge-types';
 
+/** The parts of Electron's WebContents a handler may push to. */
+export interface SenderLike {
+  readonly id: number;
+  send(channel: string, payload: unknown): void;
+  isDestroyed(): boolean;
+  once(event: 'destroyed', listener: () => void): unknown;
+}
+
 /** The parts of Electron's IpcMainInvokeEvent this wrapper reads. */
 export interface InvokeEventLike {
   /** Null when the frame navigated away or was destroyed before the call arrived. */
   readonly senderFrame: { readonly url: string } | null;
+  readonly sender: SenderLike;
 }
 
 /** The part of Electron's ipcMain this wrapper uses. */
@@ -21,7 +30,9 @@ export interface IpcMainLike {
   handle(channel: string, listener: (event: InvokeEventLike, ...args: unknown[]) => unknown): void;
 }
 
+/** A handler gets the calling page's web contents first (to push subscriptions to), then the checked arguments. */
 export type Handler<C extends IpcChannel> = (
+  sender: SenderLike,
   ...args: IpcChannels[C]['args']
 ) => IpcChannels[C]['result'] | Promise<IpcChannels[C]['result']>;
 
@@ -54,7 +65,7 @@ export function createHandleChecked(
       if (!parsed.success) {
         throw new IpcRefused(`${channel}: invalid arguments: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
       }
-      return handler(...parsed.data);
+      return handler(event.sender, ...parsed.data);
     });
   };
 }

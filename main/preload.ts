@@ -4,20 +4,9 @@
 //
 // Built as CommonJS (electron.vite.config.ts): sandboxed preloads cannot be ES modules.
 import { contextBridge, ipcRenderer } from 'electron';
-import type { ConsoleBridge, IpcChannel, IpcChannels } from './bridge-types';
+import { createConsoleBridge } from './preload-bridge';
 
 /** Replaced at build time with package.json's version (electron.vite.config.ts). */
 declare const __MCS_VERSION__: string;
 
-/** Typed by IpcChannels, and private to this file: not part of the bridge. */
-function invoke<C extends IpcChannel>(channel: C, ...args: IpcChannels[C]['args']): Promise<IpcChannels[C]['result']> {
-  return ipcRenderer.invoke(channel, ...args) as Promise<IpcChannels[C]['result']>;
-}
-
-const bridge: ConsoleBridge = {
-  version: __MCS_VERSION__,
-  platform: process.platform,
-  appInfo: () => invoke('app:info'),
-};
-
-contextBridge.exposeInMainWorld('mcs', bridge);
+contextBridge.exposeInMainWorld('mcs', createConsoleBridge(ipcRenderer, { version: __MCS_VERSION__, platform: process.platform }));

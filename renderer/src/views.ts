@@ -1,83 +1,48 @@
 // The console's views, in navigation order. Each names the paper's object it
-// shows (BRIEF §1, "The console"); the views themselves come with the console API.
+// shows (BRIEF §1, "The console"). router.ts maps each id to its component.
 
-export type ViewId = 'nodes' | 'sections' | 'mutexes' | 'events' | 'log' | 'debugger';
+export type ViewId =
+  | 'overview'
+  | 'nodes'
+  | 'sections'
+  | 'mutexes'
+  | 'events'
+  | 'hwlocks'
+  | 'mailboxes'
+  | 'components'
+  | 'log'
+  | 'faults'
+  | 'terminal'
+  | 'debugger';
 
 export interface ConsoleView {
   id: ViewId;
   label: string;
   /** One sentence: what the operator or developer finds here. */
   summary: string;
-  /** What the view will show and let you do, as planned. */
-  planned: string[];
+  /** Alt+key jumps to the view. */
+  key: string;
 }
 
 export const VIEWS: readonly ConsoleView[] = [
-  {
-    id: 'nodes',
-    label: 'Nodes',
-    summary: 'Every computing node of the multicomputer and the global shared memory it houses.',
-    planned: [
-      'State, heartbeat age and membership generation of each node',
-      'GSM contributed and used per node; failed memory after a crash',
-      'Kill, restart or add a node (confirmed and logged)',
-    ],
-  },
-  {
-    id: 'sections',
-    label: 'Sections',
-    summary: 'Global shared-memory sections: who created them, who maps them, what they hold.',
-    planned: [
-      'Owner node, size, generation-tagged id and the nodes mapping each section',
-      'Contents as hex and as decoded structures',
-      'Fail a memory region to exercise the memory-failure model',
-    ],
-  },
-  {
-    id: 'mutexes',
-    label: 'Mutexes',
-    summary: 'Global mutexes: who holds them, who waits, and which were abandoned by a dead holder.',
-    planned: [
-      'Holder node, process and thread; waiters; hold times; abandon count',
-      'The wait-for graph across nodes, with deadlock cycles highlighted',
-      'Force-release a wedged mutex (confirmed and logged)',
-    ],
-  },
-  {
-    id: 'events',
-    label: 'Events',
-    summary: 'Global events and the threads waiting on them across nodes.',
-    planned: [
-      'State, last signaller and waiters of each global event',
-      'Signal an event or trigger recovery by hand',
-    ],
-  },
-  {
-    id: 'log',
-    label: 'Log',
-    summary: 'The event log: every join, failure, recovery, abandonment and operator action.',
-    planned: [
-      'Filter by node, kind and time; live tail',
-      'Recovery start and end with durations',
-      'Export for offline analysis',
-    ],
-  },
-  {
-    id: 'debugger',
-    label: 'Debugger',
-    summary: 'The distributed debugger: thread sets across many node processes.',
-    planned: [
-      'Breakpoints broadcast to a set of threads on every node',
-      'All-stop and set stepping, merged stack views, values compared across threads',
-      'Aggregated thread output and a heartbeat-safe freeze',
-    ],
-  },
+  { id: 'overview', label: 'Overview', key: '1', summary: 'Membership, health and the multicomputer over the last minutes.' },
+  { id: 'nodes', label: 'Nodes', key: '2', summary: 'Every computing node and the global shared memory it houses.' },
+  { id: 'sections', label: 'Sections', key: '3', summary: 'Global shared-memory sections: who created them, who maps them, what they hold.' },
+  { id: 'mutexes', label: 'Mutexes', key: '4', summary: 'Who holds each global mutex, who waits, and which were abandoned by a dead holder.' },
+  { id: 'events', label: 'Events', key: '5', summary: 'Global events: their mode, state and waiters.' },
+  { id: 'hwlocks', label: 'Hardware locks', key: '6', summary: 'Hardware locks: atomic registers in GSM.' },
+  { id: 'mailboxes', label: 'Mailboxes', key: '7', summary: 'Small inter-node messages queued in GSM.' },
+  { id: 'components', label: 'Components', key: '8', summary: 'Recoverable components: members, master and recovery.' },
+  { id: 'log', label: 'Event log', key: '9', summary: 'Every join, failure, recovery, abandonment and operator action.' },
+  { id: 'faults', label: 'Faults', key: '0', summary: 'Inject the faults the multicomputer is built to survive.' },
+  { id: 'terminal', label: 'Terminal', key: 't', summary: 'A shell with the mcs command on its PATH.' },
+  { id: 'debugger', label: 'Debugger', key: 'd', summary: 'The distributed debugger: thread sets across many node processes.' },
 ];
 
-export const DEFAULT_VIEW: ViewId = 'nodes';
+export const DEFAULT_VIEW: ViewId = 'overview';
 
 /** '#/mutexes' → 'mutexes'; anything unknown → the default view. */
 export function viewFromHash(hash: string): ViewId {
-  const id = hash.replace(/^#\/?/, '');
+  const id = hash.replace(/^#\/?/, '').split(/[/?]/)[0];
   return VIEWS.find((v) => v.id === id)?.id ?? DEFAULT_VIEW;
 }

@@ -5,7 +5,9 @@ import { ControlError } from '../control/api';
 import { resolveStateDir } from '../control/state-dir';
 import { boolFlag, parseArgs, stringFlag, UsageError, type FlagSpec } from './args';
 import { tableCommands } from './commands';
+import { consoleCommand } from './console-command';
 import { Cancelled, Context, type CliIO, type Command } from './context';
+import { loadCommand } from './load-command';
 import { debugCommand } from './debug-command';
 import { logCommand } from './log-command';
 import { dumpSectionCommand } from './section-command';
@@ -22,9 +24,11 @@ export const commands: Command[] = [
   ...tableCommands.filter((c) => c.group === 'status'),
   logCommand,
   dumpSectionCommand,
+  loadCommand,
   debugCommand,
   ...tableCommands.filter((c) => c.group === 'modify'),
   upCommand,
+  consoleCommand,
   downCommand,
 ];
 

@@ -28,6 +28,7 @@ export function renderStatus(s: ClusterStatus, nodes?: readonly NodeInfo[], now 
     ['generation', String(s.generation)],
     ['members', `${formatNodeSet(s.members)} (${up} of ${plural(s.nodeCount, 'node')} up)`],
     ['heartbeat', `every ${formatDuration(s.heartbeatPeriodMs)}, timeout ${formatDuration(s.heartbeatTimeoutMs)}`],
+    ['detector', `last check ${formatDuration(s.detectorLagMs)} late; restart policy ${s.restartPolicy}`],
     [
       'gsm',
       `${s.gsm.name}: ${formatBytes(s.gsm.totalBytes)} total, ${formatBytes(s.gsm.systemBytes)} system, ` +
@@ -45,10 +46,16 @@ export function renderStatus(s: ClusterStatus, nodes?: readonly NodeInfo[], now 
       ].join(', '),
     ],
     ['log', plural(s.logRows, 'row')],
+    ...(nodes ?? []).flatMap((n) => (n.endpoints ?? []).map((e): [string, string] => [`node ${n.id} ${e.app}`, e.url])),
   ]);
 }
 
 const right = 'right' as const;
+
+/** name:tid for each thread; an exited one is marked, so a thread that died is still seen. */
+function formatThreads(threads: NodeInfo['threads']): string {
+  return threads.length ? threads.map((t) => `${t.name}:${t.tid}${t.state === 'exited' ? '(exited)' : ''}`).join(' ') : '-';
+}
 
 export function renderNodes(nodes: readonly NodeInfo[]): string {
   const cols: Column<NodeInfo>[] = [
@@ -57,11 +64,18 @@ export function renderNodes(nodes: readonly NodeInfo[]): string {
     { header: 'PID', align: right, value: (n) => (n.pid === null ? '-' : String(n.pid)) },
     { header: 'INC', align: right, value: (n) => String(n.incarnation) },
     { header: 'HEARTBEAT', align: right, value: (n) => formatDuration(n.heartbeatAgeMs) },
+    { header: 'SUSPICION', align: right, value: (n) => (n.suspicion === null ? '-' : n.suspicion.toFixed(1)) },
+    { header: 'EXPECTED', align: right, value: (n) => formatDuration(n.expectedIntervalMs) },
+    { header: 'DEADLINE', align: right, value: (n) => formatDuration(n.deadlineMs) },
     { header: 'JOINED', align: right, value: (n) => (n.joinedGeneration === null ? '-' : `gen ${n.joinedGeneration}`) },
     { header: 'GSM HOUSED', align: right, value: (n) => formatBytes(n.gsmHousedBytes) + (n.contributionFailed ? ' (failed)' : '') },
     { header: 'GSM USED', align: right, value: (n) => formatBytes(n.gsmUsedBytes) },
+    { header: 'RESTARTS', align: right, value: (n) => `${n.restarts}${n.restartGaveUp ? ' (gave up)' : ''}` },
     { header: 'APPS', value: (n) => (n.apps.length ? n.apps.join(',') : '-') },
+    { header: 'THREADS', value: (n) => formatThreads(n.threads) },
   ];
+  if (nodes.some((n) => n.endpoints?.length))
+    cols.push({ header: 'ENDPOINTS', value: (n) => (n.endpoints?.length ? n.endpoints.map((e) => e.url).join(' ') : '-') });
   return nodes.length ? table(nodes, cols) : 'no nodes\n';
 }
 
@@ -154,9 +168,12 @@ export function renderComponents(components: readonly ComponentInfo[]): string {
         { header: 'NAME', value: (c) => c.name },
         { header: 'MEMBERS', value: (c) => formatNodeSet(c.members) },
         { header: 'MASTER', align: right, value: (c) => (c.master === null ? '-' : String(c.master)) },
+        { header: 'MASTER AREA', value: (c) => c.masterArea ?? '-' },
         { header: 'RECOVERY GEN', align: right, value: (c) => String(c.recoveryGeneration) },
-        { header: 'RECOVERING', value: (c) => (c.recovering ? 'yes' : 'no') },
+        { header: 'STATE', value: (c) => c.recoveryState },
+        { header: 'RECOVERIES', align: right, value: (c) => String(c.recoveries) },
         { header: 'LAST RECOVERY', align: right, value: (c) => formatDuration(c.lastRecoveryMs) },
+        { header: 'CAUSE', value: (c) => c.cause || '-' },
       ])
     : 'no components\n';
 }
@@ -197,7 +214,12 @@ const statusCommands: Command[] = [
       await (ctx.json ? ctx.printJson(status) : ctx.write(renderStatus(status, nodes)));
     },
   },
-  listCommand('nodes', 'nodes', 'every node: state, pid, incarnation, heartbeat age, GSM housed and used', renderNodes),
+  listCommand(
+    'nodes',
+    'nodes',
+    "every node: state, pid, incarnation, heartbeat age, the detector's suspicion (phi) and its evidence, GSM housed and used, restarts, threads",
+    renderNodes,
+  ),
   listCommand('generations', 'generations', 'membership history: generation, members, cause', renderGenerations),
   listCommand('sections', 'sections', 'global sections: owner, size, who has them open, accessible', renderSections),
   {
@@ -283,6 +305,21 @@ const modifyCommands: Command[] = [
     'Restart',
     (n, a) => `restarted node ${n}: ${pidText(a)}, incarnation ${a.incarnation}, ${a.state}`,
   ),
+  {
+    name: 'restart-policy',
+    group: 'modify',
+    usage: '[never|on-failure]',
+    summary: 'show or set whether failed nodes come back by themselves (on-failure: with backoff, giving up on a crash loop)',
+    async run(ctx, _args, [policy]) {
+      if (policy === undefined) {
+        const s = await (await ctx.client()).status();
+        return void (await (ctx.json ? ctx.printJson({ policy: s.restartPolicy }) : ctx.write(`restart policy: ${s.restartPolicy}\n`)));
+      }
+      if (policy !== 'never' && policy !== 'on-failure') throw new UsageError(`restart-policy: expected never or on-failure, not "${policy}"`);
+      const r = await ctx.call('setRestartPolicy', { policy });
+      await (ctx.json ? ctx.printJson(r) : ctx.write(`restart policy: ${r.policy}\n`));
+    },
+  },
   {
     name: 'add-node',
     group: 'modify',

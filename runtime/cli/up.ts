@@ -3,16 +3,18 @@
 // stop on SIGINT/SIGTERM or `mcs down`. `mcs down` asks a running one to stop and
 // waits until it has.
 import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import type { Multicomputer, MulticomputerOptions } from '../cluster/types';
 import { ControlError, methodNames, type ClusterStatus, type ControlBackend, type NodeInfo } from '../control/api';
 import { controlFilePath, isProcessAlive, readConnectionFile } from '../control/connection-file';
-import { startControlServer, type ControlServer } from '../control/server';
+import { startControlServer, type ControlServer, type ControlServerOptions } from '../control/server';
 import { ensureStateDir } from '../control/state-dir';
-import { integerFlag, listFlag, stringFlag } from './args';
+import { integerFlag, listFlag, stringFlag, type FlagSpec, type ParsedArgs } from './args';
 import type { Command, Context } from './context';
 import { formatBytes, formatNodeSet, plural } from './format';
+import { WEBCACHE_APP, webcacheConfig, webcacheFlags } from './webcache-options';
 
 /** What `startMulticomputer` in runtime/cluster/supervisor.ts takes (declared by the cluster layer). */
 export type { MulticomputerOptions };
@@ -102,89 +104,153 @@ export function statusLine(s: ClusterStatus, nodes: readonly NodeInfo[]): string
   return `${s.name}: generation ${s.generation}, members ${formatNodeSet(s.members)}, ${up}/${plural(nodes.length, 'node')} up, ${plural(s.logRows, 'log row')}`;
 }
 
+/** The flags `mcs up` and `mcs console` share: what multicomputer to run. */
+export const multicomputerFlags: FlagSpec[] = [
+  { name: 'nodes', kind: 'string', value: 'N', help: 'how many nodes to start (default 4)' },
+  { name: 'gsm-mb', kind: 'string', value: 'M', help: "each node's GSM contribution in MiB (default 64)" },
+  { name: 'app', kind: 'list', value: 'NAME|PATH', help: 'a global application to run on every node: a bundled one by name or a module path (repeatable)' },
+  { name: 'heartbeat-ms', kind: 'string', value: 'T', help: "heartbeat period in ms (default: the supervisor's)" },
+  { name: 'restart', kind: 'string', value: 'POLICY', help: 'on-failure (default): failed nodes come back by themselves; never: they stay down' },
+  ...webcacheFlags,
+];
+
 export const upCommand: Command = {
   name: 'up',
   group: 'lifecycle',
-  usage: '[--nodes N] [--gsm-mb M] [--app NAME]... [--heartbeat-ms T] [--static DIR]',
+  usage: '[--nodes N] [--gsm-mb M] [--app NAME|PATH]... [--heartbeat-ms T] [--restart never|on-failure] [--static DIR] [--cache-mode MODE] [--site DIR] [--cache-mb N] [--http-port P]',
   summary: 'run a multicomputer in the foreground until interrupted or `mcs down`',
   flags: [
-    { name: 'nodes', kind: 'string', value: 'N', help: 'how many nodes to start (default 4)' },
-    { name: 'gsm-mb', kind: 'string', value: 'M', help: "each node's GSM contribution in MiB (default 64)" },
-    { name: 'app', kind: 'list', value: 'NAME', help: 'a global application to run on every node (repeatable)' },
-    { name: 'heartbeat-ms', kind: 'string', value: 'T', help: "heartbeat period in ms (default: the supervisor's)" },
+    ...multicomputerFlags,
     { name: 'static', kind: 'string', value: 'DIR', help: 'serve this directory (the built renderer) at / for a browser console' },
   ],
   async run(ctx, args) {
-    const options: MulticomputerOptions = {
-      name: ctx.state.name,
-      stateDir: ctx.state.dir,
-      nodes: integerFlag(args, 'nodes', { min: 1, max: 256 }) ?? 4,
-      gsmMb: integerFlag(args, 'gsm-mb', { min: 1, max: 65536 }) ?? 64,
-      apps: listFlag(args, 'app') ?? [],
-      heartbeatMs: integerFlag(args, 'heartbeat-ms', { min: 1, max: 60_000 }),
-    };
     const staticDir = stringFlag(args, 'static');
     if (staticDir !== undefined && !existsSync(path.join(staticDir, 'index.html'))) {
       throw new ControlError('bad-request', `--static: ${staticDir} has no index.html`);
     }
-    ensureStateDir(ctx.state.dir);
-    const existing = readRunning(ctx.state.dir);
-    if (existing) {
-      throw new ControlError('conflict', `multicomputer '${ctx.state.name}' is already running (pid ${existing.pid}, ${existing.url}); stop it with mcs down`);
-    }
-    // Listen for Ctrl-C before starting anything or printing the control URL (a
-    // script may interrupt as soon as it reads it): an interrupt during start-up
-    // becomes an orderly stop once the start has finished.
-    const interrupted = ctx.untilInterrupted();
-    const start = await loadSupervisor(ctx.io.env);
-    const mc = await controlledMulticomputer(await start(options));
-    const missing = missingMethods(mc.backend);
-    if (missing.length) ctx.note(`warning: the supervisor's backend does not implement ${missing.join(', ')}`);
-
-    let requestStop: (reason: string) => void = () => {};
-    const stopRequested = new Promise<string>((resolve) => (requestStop = resolve));
-    let server: ControlServer;
-    try {
-      server = await startControlServer(withShutdown(mc.backend, () => requestStop('mcs down')), {
-        stateDir: ctx.state.dir,
-        staticDir,
-      });
-    } catch (e) {
-      await mc.stop().catch(() => {});
-      throw e;
-    }
-    await ctx.write(
-      `multicomputer '${options.name}' is up: ${plural(options.nodes, 'node')}, ${gsmSummary(options, mc.mc)}\n` +
-        `control: ${server.url} (token in ${controlFilePath(ctx.state.dir)})\n` +
-        (staticDir ? `console: ${server.url}/\n` : ''),
-    );
-
-    const stopTicker = startStatusTicker(ctx, mc.backend);
-    const reason = await Promise.race([interrupted, stopRequested]);
-    stopTicker();
-    // A second interrupt while stopping means "now": the OS reclaims the nodes' processes and GSM.
-    const force = () => {
-      ctx.note('mcs: stopping forcibly');
-      process.exit(130);
-    };
-    process.once('SIGINT', force);
-    process.once('SIGTERM', force);
-    await ctx.write(`stopping (${reason})...\n`);
-    let failure: unknown = null;
-    // The multicomputer stops first and the server last, so consoles watch the nodes leave;
-    // control.json disappears only when everything is down (`mcs down` waits for that).
-    try {
-      await mc.stop();
-    } catch (e) {
-      failure = e;
-    }
-    await server.close();
-    process.off('SIGINT', force);
-    process.off('SIGTERM', force);
-    if (failure) throw failure;
-    await ctx.write(`multicomputer '${options.name}' stopped\n`);
+    await runInForeground(ctx, args, {
+      server: { staticDir },
+      announce: (server) => (staticDir ? `console: ${server.url}/\n` : ''),
+    });
   },
 };
+
+export interface ForegroundOptions {
+  /** What the control server serves besides the API (the renderer, the terminal). */
+  server: Pick<ControlServerOptions, 'staticDir' | 'sockets'>;
+  /** Lines printed after the control URL: where to point a browser. */
+  announce(server: ControlServer): string;
+  /** On a terminal, what pressing Enter prints (a fresh one-time login link). */
+  onEnter?(server: ControlServer): string;
+}
+
+function onEnter(ctx: Context, listener: () => void): () => void {
+  const rl = createInterface({ input: ctx.io.stdin, terminal: false });
+  rl.on('line', listener);
+  return () => rl.close();
+}
+
+/**
+ * Runs a multicomputer with its control server in the foreground until Ctrl-C,
+ * SIGTERM or `mcs down`, then stops it in order: the nodes first, the server last.
+ */
+export async function runInForeground(ctx: Context, args: ParsedArgs, run: ForegroundOptions): Promise<void> {
+  const options: MulticomputerOptions = {
+    name: ctx.state.name,
+    stateDir: ctx.state.dir,
+    nodes: integerFlag(args, 'nodes', { min: 1, max: 256 }) ?? 4,
+    gsmMb: integerFlag(args, 'gsm-mb', { min: 1, max: 65536 }) ?? 64,
+    // A bundled app by name, or the developer's own module by path (nodes load it by absolute path).
+    apps: (listFlag(args, 'app') ?? []).map((a) => (a.includes('/') || a.endsWith('.ts') || a.endsWith('.js') ? path.resolve(a) : a)),
+    heartbeatMs: integerFlag(args, 'heartbeat-ms', { min: 1, max: 60_000 }),
+    restart: restartFlag(stringFlag(args, 'restart')),
+  };
+  ensureStateDir(ctx.state.dir);
+  const existing = readRunning(ctx.state.dir);
+  if (existing) {
+    throw new ControlError('conflict', `multicomputer '${ctx.state.name}' is already running (pid ${existing.pid}, ${existing.url}); stop it with mcs down`);
+  }
+  const webcache = await webcacheConfig(args, {
+    apps: options.apps,
+    stateDir: ctx.state.dir,
+    gsmMb: options.gsmMb,
+    cwd: process.cwd(),
+    note: (t) => ctx.note(t),
+  });
+  if (webcache) options.appConfig = { [WEBCACHE_APP]: webcache };
+  // Listen for Ctrl-C before starting anything or printing the control URL (a
+  // script may interrupt as soon as it reads it): an interrupt during start-up
+  // becomes an orderly stop once the start has finished.
+  const interrupted = ctx.untilInterrupted();
+  const start = await loadSupervisor(ctx.io.env);
+  const mc = await controlledMulticomputer(await start(options));
+  const missing = missingMethods(mc.backend);
+  if (missing.length) ctx.note(`warning: the supervisor's backend does not implement ${missing.join(', ')}`);
+
+  let requestStop: (reason: string) => void = () => {};
+  const stopRequested = new Promise<string>((resolve) => (requestStop = resolve));
+  let server: ControlServer;
+  try {
+    server = await startControlServer(withShutdown(mc.backend, () => requestStop('mcs down')), {
+      stateDir: ctx.state.dir,
+      ...run.server,
+    });
+  } catch (e) {
+    await mc.stop().catch(() => {});
+    throw e;
+  }
+  await ctx.write(
+    `multicomputer '${options.name}' is up: ${plural(options.nodes, 'node')}, ${gsmSummary(options, mc.mc)}\n` +
+      `control: ${server.url} (token in ${controlFilePath(ctx.state.dir)})\n` +
+      run.announce(server),
+  );
+  if (webcache) await printEndpoints(ctx, mc.backend, `web cache (${webcache.mode}, ${webcache.cacheMb} MiB per node)`);
+
+  const stopTicker = startStatusTicker(ctx, mc.backend);
+  const stopListening = run.onEnter && ctx.io.stdin.isTTY ? onEnter(ctx, () => ctx.io.stdout.write(`\n${run.onEnter!(server)}`)) : () => {};
+  const reason = await Promise.race([interrupted, stopRequested]);
+  stopTicker();
+  stopListening();
+  // A second interrupt while stopping means "now": the OS reclaims the nodes' processes and GSM.
+  const force = () => {
+    ctx.note('mcs: stopping forcibly');
+    process.exit(130);
+  };
+  process.once('SIGINT', force);
+  process.once('SIGTERM', force);
+  await ctx.write(`stopping (${reason})...\n`);
+  let failure: unknown = null;
+  // The multicomputer stops first and the server last, so consoles watch the nodes leave;
+  // control.json disappears only when everything is down (`mcs down` waits for that).
+  try {
+    await mc.stop();
+  } catch (e) {
+    failure = e;
+  }
+  await server.close();
+  process.off('SIGINT', force);
+  process.off('SIGTERM', force);
+  if (failure) throw failure;
+  await ctx.write(`multicomputer '${options.name}' stopped\n`);
+}
+
+function restartFlag(v: string | undefined): MulticomputerOptions['restart'] {
+  if (v === undefined || v === 'never' || v === 'on-failure') return v;
+  throw new ControlError('bad-request', `--restart: expected never or on-failure, not "${v}"`);
+}
+
+/** Each node's published endpoints, once every running node has published (or after a few seconds). */
+async function printEndpoints(ctx: Context, backend: ControlBackend, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  let nodes = await backend.nodes({});
+  // A backend without endpoints (one that predates them) has nothing to wait for.
+  while (nodes.some((n) => n.state === 'up' && n.endpoints && !n.endpoints.length) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    nodes = await backend.nodes({});
+  }
+  const lines = nodes.flatMap((n) => (n.endpoints ?? []).map((e) => `  node ${n.id}: ${e.url}/`));
+  await ctx.write(`${what}:\n${lines.length ? lines.join('\n') : '  no node published an endpoint (see mcs log --kind app.error)'}\n`);
+}
 
 /** One line, rewritten every second on a terminal; otherwise a plain line on change or every 10 s. */
 function startStatusTicker(ctx: Context, backend: ControlBackend): () => void {

@@ -1,13 +1,17 @@
 // The supervisor runs one multicomputer: it creates the GSM, starts the node
-// processes, is the membership authority (failure detection, fencing, ordered
-// generations), applies the paper's failure semantics (§3.3–3.4) when a node
-// dies, and drains every node's event ring into the SQLite event log.
+// processes, orchestrates membership (its detector thread, runtime/membership/,
+// judges heartbeats and fences; this file acts on the verdicts), applies the
+// paper's failure semantics (§3.3–3.4) when a node dies, restarts failed nodes
+// by the restart policy, and drains every node's event ring into the SQLite
+// event log.
 //
 // Failure handling order matters and is the point of this file:
 //   1. revoke the incarnation and SIGKILL the process (fencing: a node that was
 //      only paused can never wake and write with a stale view);
 //   2. mark its GSM contribution failed memory;
 //   3. publish the new membership generation (survivors install it at once);
+//   (1-3 run on whichever thread saw the failure first, usually the detector
+//   thread, so a busy main thread cannot delay them: membership/fencing.ts)
 //   4. drain its event ring (its last events are kept);
 //   5. mark mutexes it still holds ABANDONED (the kernel's robust list did it at
 //      exit; this covers any it missed) and free its hardware locks;
@@ -17,22 +21,32 @@ import path from 'node:path';
 import { Gsm, initContribution } from '../gsm/gsm';
 import { H, MUTEX_SIZE, N, NodeSlotState, ObjectType, contribution, logRing, nodeRecord, type GsmGeometry } from '../gsm/layout';
 import { monotonicNs } from '../gsm/native';
+import { currentGeneration } from '../membership/generations';
+import { DetectorThread, checkEveryMsFor, type DetectorMessage } from '../membership/detector-thread';
+import { fenceNode } from '../membership/fencing';
+import type { Published } from '../membership/publisher';
+import type { Evidence } from '../membership/suspicion';
 import { DebuggerService } from '../debugger/service';
-import { publishGeneration } from '../membership/generations';
 import { EventQuery } from '../log/query';
 import { EventRingReader, type RingEvent } from '../log/ring';
 import { EventStore } from '../log/store';
 import type { NodeHost, NodeProcess } from '../nodes/host';
-import { encodeNodeArgs } from '../nodes/host';
+import { APP_ENDPOINT_EVENT, encodeNodeArgs } from '../nodes/host';
+import { readThreads } from '../nodes/threads';
 import { forceReleaseHwLock } from '../objects/hwlock';
 import { Namespace } from '../objects/namespace';
 import { MUTEX_FIELDS, MUTEX_WORD, readMutexState, releaseDeadThreads } from '../objects/mutex';
 import { EventFlags, resetEventAt, signalEventAt } from '../objects/event';
+import { RestartPolicy, type RestartMode } from './restart-policy';
 import type { ChangeListener, GenerationRecord, Multicomputer, MulticomputerOptions, NodeState, NodeView } from './types';
 
 export const DEFAULT_HEARTBEAT_MS = 100;
 const DRAIN_EVERY_MS = 10;
+const SWEEP_EVERY_MS = 1000;
+const RESET_WAIT_MS = 2000;
 const SUPERVISOR_BEAT_MS = 50;
+/** How often the main thread looks for nodes that have started (their first heartbeat). */
+const JOIN_POLL_MS = 5;
 const START_TIMEOUT_MS = 30_000;
 const KILL_WAIT_MS = 5000;
 /** The event log keeps at most 2 million rows and 30 days; the oldest go first (and that is logged). */
@@ -56,6 +70,8 @@ interface Slot {
   incarnation: number;
   joinedGeneration: number | null;
   apps: string[];
+  /** What this incarnation's apps published (APP_ENDPOINT_EVENT), by app. */
+  endpoints: Map<string, string>;
   exited: Promise<void> | null;
   /** Set while its failure is being handled, so concurrent triggers join it. */
   failing: Promise<void> | null;
@@ -65,6 +81,29 @@ interface Slot {
   suspected: boolean;
   up: (() => void) | null;
   reader: EventRingReader;
+  /** Resolves when this incarnation's failure has been fully handled. */
+  handled: Promise<void>;
+  settle: () => void;
+  /** A start in progress (operator or restart policy): a second start joins it. */
+  starting: Promise<void> | null;
+  /** A restart the policy has scheduled. */
+  restartTimer: NodeJS.Timeout | null;
+  /** An operator's restart is under way: the policy stands aside. */
+  operatorRestart: boolean;
+}
+
+/** A fenced incarnation, from either thread, with what the verdict rested on. */
+interface FailureRecord extends Published {
+  cause: string;
+  evidence: Evidence | null;
+  detectedNs: number;
+  by: 'detector' | 'supervisor';
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 export const gsmNameFor = (cluster: string) => `/mcs-${cluster}`;
@@ -116,7 +155,8 @@ export class Supervisor implements Multicomputer {
 
   private readonly slots: Slot[] = [];
   private readonly history: GenerationRecord[] = [];
-  private generationNo = 0;
+  private readonly detector: DetectorThread;
+  private readonly restart: RestartPolicy;
   private readonly listeners = new Set<ChangeListener>();
   private changeQueued = false;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -137,6 +177,9 @@ export class Supervisor implements Multicomputer {
     if (!(this.heartbeatPeriodMs >= 5 && this.heartbeatPeriodMs <= 60_000))
       throw new ClusterError('bad-request', 'the heartbeat period must be 5 ms to 60 s');
     this.heartbeatTimeoutMs = opts.heartbeatTimeoutMs ?? Math.round(this.heartbeatPeriodMs * 2.5);
+    if (opts.restart !== undefined && opts.restart !== 'never' && opts.restart !== 'on-failure')
+      throw new ClusterError('bad-request', `the restart policy is never or on-failure, not "${String(opts.restart)}"`);
+    this.restart = new RestartPolicy({ mode: opts.restart ?? 'on-failure' });
 
     mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
     const { gsm, replaced } = createGsm(gsmNameFor(opts.name), {
@@ -161,9 +204,16 @@ export class Supervisor implements Multicomputer {
       gsmBytes: gsm.layout.totalBytes,
       heartbeatMs: this.heartbeatPeriodMs,
       heartbeatTimeoutMs: this.heartbeatTimeoutMs,
+      restart: this.restart.mode,
       host: host.kind,
     });
     if (replaced !== null) this.store.record('gsm.stale-replaced', gsm.name, { previousSupervisorPid: replaced });
+    this.detector = new DetectorThread(gsm, {
+      heartbeatPeriodMs: this.heartbeatPeriodMs,
+      heartbeatTimeoutMs: this.heartbeatTimeoutMs,
+      checkEveryMs: checkEveryMsFor(this.heartbeatPeriodMs),
+    });
+    this.detector.onMessage((m) => this.onDetector(m));
     if (opts.debugger !== false)
       this.debugger = new DebuggerService({
         stateDir: opts.stateDir,
@@ -182,12 +232,18 @@ export class Supervisor implements Multicomputer {
         incarnation: 0,
         joinedGeneration: null,
         apps: [],
+        endpoints: new Map(),
         exited: null,
         failing: null,
         expectExit: false,
         suspected: false,
         up: null,
         reader: new EventRingReader(gsm.map, logRing(gsm.layout, id), gsm.layout.logRingBytes),
+        handled: Promise.resolve(),
+        settle: () => undefined,
+        starting: null,
+        restartTimer: null,
+        operatorRestart: false,
       });
   }
 
@@ -198,8 +254,10 @@ export class Supervisor implements Multicomputer {
     this.beatSupervisor();
     this.timers.push(setInterval(() => this.beatSupervisor(), SUPERVISOR_BEAT_MS));
     this.timers.push(setInterval(() => this.drainRings(), DRAIN_EVERY_MS));
-    this.timers.push(setInterval(() => this.detectFailures(), Math.max(1, Math.floor(this.heartbeatPeriodMs / 4))));
-    this.publish([], 'start');
+    this.timers.push(setInterval(() => void this.sweepReleased(), SWEEP_EVERY_MS));
+    this.timers.push(setInterval(() => this.watchJoins(), JOIN_POLL_MS));
+    this.recordGeneration(this.detector.publisher.change({ reset: true }), 'start');
+    await this.detector.start();
     await Promise.all(Array.from({ length: this.opts.nodes }, (_, id) => this.startNode(id)));
   }
 
@@ -211,6 +269,7 @@ export class Supervisor implements Multicomputer {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    for (const s of this.slots) if (s.restartTimer) clearTimeout(s.restartTimer);
     // Paused threads would not hear SIGTERM: let them go first.
     await this.debugger?.detachAll('multicomputer stopping');
     await Promise.all(
@@ -219,6 +278,7 @@ export class Supervisor implements Multicomputer {
         .map((s) => this.leave(s)),
     );
     for (const t of this.timers) clearInterval(t);
+    await this.detector.stop();
     await this.debugger?.stop();
     this.drainRings();
     this.store.record('multicomputer.stop', this.name, {});
@@ -230,6 +290,7 @@ export class Supervisor implements Multicomputer {
 
   private async leave(slot: Slot) {
     slot.expectExit = true;
+    this.detector.board.expectExit(slot.id, slot.incarnation);
     if (slot.pid) {
       try {
         process.kill(slot.pid, 'SIGCONT');
@@ -248,7 +309,7 @@ export class Supervisor implements Multicomputer {
     this.gsm.map.store32(nodeRecord(this.gsm.layout, slot.id) + N.state, NodeSlotState.Left);
     if (!this.stopped) {
       await this.namespace.reclaimNode(slot.id);
-      this.publish(this.liveMembers(), `leave ${slot.id}`);
+      this.recordGeneration(this.detector.publisher.change({ remove: slot.id }), `leave ${slot.id}`);
     }
   }
 
@@ -268,14 +329,28 @@ export class Supervisor implements Multicomputer {
   }
 
   /** Starts a new incarnation of node `id` in a clean contribution; resolves once it heartbeats. */
-  private async startNode(id: number): Promise<void> {
+  private startNode(id: number): Promise<void> {
     const slot = this.slot(id);
+    if (slot.restartTimer) clearTimeout(slot.restartTimer);
+    slot.restartTimer = null;
+    if (slot.starting) return slot.starting;
+    slot.starting = this.launch(slot).finally(() => {
+      slot.starting = null;
+      slot.operatorRestart = false;
+    });
+    return slot.starting;
+  }
+
+  private async launch(slot: Slot): Promise<void> {
+    const id = slot.id;
     const { layout, map } = this.gsm;
     const rec = nodeRecord(layout, id);
     const incarnation = map.load32(rec + N.incarnation) + 1;
-    // Whatever an earlier incarnation left is freed before the memory is reused.
-    const freed = await this.namespace.resetContribution(id, () => initContribution(map, layout, id));
-    this.gsm.repairRegion(contribution(layout, id), layout.contributionBytes);
+    // Whatever an earlier incarnation left is freed before the memory is reused
+    // (once no live thread elsewhere still holds a mutex housed there: such a
+    // holder is usually only moments from its unlock).
+    const freed = await retryWhileUnavailable(RESET_WAIT_MS, () => this.namespace.resetContribution(id, () => initContribution(map, layout, id)));
+    this.detector.publisher.lock.with(() => this.gsm.repairRegion(contribution(layout, id), layout.contributionBytes));
     if (freed.length) this.store.record('object.reclaimed', null, { node: id, objects: freed.map((r) => r.id), reason: 'rejoin' });
     map.store64n(rec + N.heartbeatNs, 0);
     map.store64n(rec + N.heartbeatCount, 0);
@@ -285,7 +360,7 @@ export class Supervisor implements Multicomputer {
     map.store32(rec + N.state, NodeSlotState.Joining);
     slot.reader.reset(id, incarnation);
 
-    const proc = this.host.spawn(
+    const proc = await this.host.spawn(
       encodeNodeArgs({
         gsm: this.gsm.name,
         node: id,
@@ -293,10 +368,24 @@ export class Supervisor implements Multicomputer {
         heartbeatMs: this.heartbeatPeriodMs,
         supervisorPid: process.pid,
         apps: this.opts.apps,
+        appConfig: this.opts.appConfig,
         debugSocket: this.debugger?.socketPath,
       }),
     );
-    Object.assign(slot, { proc, pid: proc.pid, incarnation, state: 'starting', apps: this.opts.apps, expectExit: false, suspected: false, failing: null });
+    slot.endpoints.clear();
+    const handled = deferred();
+    Object.assign(slot, {
+      proc,
+      pid: proc.pid,
+      incarnation,
+      state: 'starting',
+      apps: this.opts.apps,
+      expectExit: false,
+      suspected: false,
+      failing: null,
+      handled: handled.promise,
+      settle: handled.resolve,
+    });
     map.store32(rec + N.pid, proc.pid);
     slot.exited = new Promise((resolve) =>
       proc.onExit((code, signal) => {
@@ -309,44 +398,65 @@ export class Supervisor implements Multicomputer {
     const up = new Promise<void>((resolve) => (slot.up = resolve));
     const ok = await Promise.race([up.then(() => true), slot.exited.then(() => false), sleep(START_TIMEOUT_MS).then(() => false)]);
     if (!ok && slot.incarnation === incarnation && slot.state === 'starting')
-      await this.declareFailed(slot, 'did not start');
+      await this.declareFailed(slot, 'did not start', true);
     if (!ok) throw new ClusterError('unavailable', `node ${id} failed to start (see \`mcs log --node ${id}\`)`);
   }
 
   private onNodeExit(slot: Slot, incarnation: number, code: number | null, signal: NodeJS.Signals | null) {
     if (slot.incarnation !== incarnation || slot.expectExit || slot.state === 'failed' || slot.state === 'left') return;
-    void this.declareFailed(slot, signal ? `exit ${signal}` : `exit code ${code}`);
+    void this.declareFailed(slot, signal ? `exit ${signal}` : `exit code ${code}`, false);
   }
 
   // ------------------------------------------------------------ failure detection
 
-  /** Heartbeat verdicts are suspicions; fencing (killing) makes acting on them safe. */
-  private detectFailures() {
-    const now = monotonicNs();
+  /**
+   * A node is up at its first heartbeat. Everything after that (hangs, and exits
+   * the main thread is too busy to hear of) is the detector thread's.
+   */
+  private watchJoins() {
     const { map, layout } = this.gsm;
-    for (const s of this.slots) {
-      if (!s.proc || s.failing) continue;
-      const rec = nodeRecord(layout, s.id);
-      if (s.state === 'starting') {
-        if (map.load64n(rec + N.heartbeatCount) > 0) this.markUp(s);
-        continue;
+    for (const s of this.slots)
+      if (s.state === 'starting' && !s.failing && s.proc && map.load64n(nodeRecord(layout, s.id) + N.heartbeatCount) > 0) this.markUp(s);
+  }
+
+  private onDetector(m: DetectorMessage) {
+    if (this.stopped && m.kind !== 'fenced') return;
+    switch (m.kind) {
+      case 'observer':
+        if (m.note.kind === 'stall')
+          this.store.record('detector.stall', null, { lagMs: Math.round(m.note.lagMs), graceMs: m.note.graceMs });
+        else this.store.record('detector.self-suspect', null, { nodes: m.note.nodes, graceMs: m.note.graceMs });
+        return;
+      case 'error':
+        this.store.record('detector.error', null, { message: m.message.slice(0, 2000) });
+        return;
+      case 'suspect':
+      case 'trusted': {
+        const s = this.slots[m.node];
+        if (s.incarnation !== m.incarnation || s.failing) return;
+        s.suspected = m.kind === 'suspect';
+        if (m.kind === 'suspect') {
+          if (s.state === 'up') s.state = 'suspect';
+          this.store.record('heartbeat.suspect', `node${s.id}`, { node: s.id, ...evidenceDetails(m.evidence) });
+        } else {
+          if (s.state === 'suspect') s.state = 'up';
+          this.store.record('heartbeat.trusted', `node${s.id}`, { node: s.id, ...evidenceDetails(m.evidence) });
+        }
+        this.emitChange();
+        return;
       }
-      if (s.state !== 'up' && s.state !== 'suspect' && s.state !== 'stopped') continue;
-      // The debugger's heartbeat-safe freeze: a frozen node is not ejected, but
-      // the freeze expires by itself if the debugger goes away.
-      if (map.load64n(rec + N.frozenUntilNs) > now) continue;
-      const ageMs = (now - map.load64n(rec + N.heartbeatNs)) / 1e6;
-      if (ageMs > this.heartbeatTimeoutMs) {
-        void this.declareFailed(s, `hung ${Math.round(ageMs)} ms`);
-      } else if (ageMs > this.heartbeatPeriodMs * 1.5 && !s.suspected) {
-        s.suspected = true;
-        if (s.state === 'up') s.state = 'suspect';
-        this.store.record('heartbeat.suspect', `node${s.id}`, { node: s.id, ageMs: Math.round(ageMs) });
-        this.emitChange();
-      } else if (ageMs <= this.heartbeatPeriodMs * 1.5 && s.suspected) {
-        s.suspected = false;
-        if (s.state === 'suspect') s.state = 'up';
-        this.emitChange();
+      case 'fenced': {
+        const s = this.slots[m.node];
+        if (s.incarnation !== m.incarnation || s.failing) return;
+        s.failing = this.handleFailure(s, {
+          generation: m.generation,
+          members: m.members,
+          cause: m.cause,
+          evidence: m.evidence,
+          detectedNs: m.detectedNs,
+          by: 'detector',
+        });
+        return;
       }
     }
   }
@@ -355,49 +465,57 @@ export class Supervisor implements Multicomputer {
     s.state = 'up';
     this.gsm.map.store32(nodeRecord(this.gsm.layout, s.id) + N.state, NodeSlotState.Up);
     this.store.record('node.up', `node${s.id}`, { node: s.id, pid: s.pid, incarnation: s.incarnation });
-    s.joinedGeneration = this.publish(this.liveMembers(), `join ${s.id}`);
+    s.joinedGeneration = this.recordGeneration(this.detector.publisher.change({ add: s.id }), `join ${s.id}`);
+    this.restart.up(s.id, Date.now());
     s.up?.();
   }
 
   private liveMembers(): number[] {
-    return this.slots.filter((s) => s.state === 'up' || s.state === 'suspect' || s.state === 'stopped').map((s) => s.id);
+    return this.detector.publisher.current().members;
   }
 
-  private publish(members: number[], cause: string): number {
-    const generation = ++this.generationNo;
-    publishGeneration(this.gsm, generation, members);
-    this.history.push({ generation, members, cause, atMs: Date.now() });
-    this.store.record('membership.generation', null, { generation, members, cause });
+  /** The generation as published (by this thread or the detector's) goes into the history and the log. */
+  private recordGeneration(p: Published, cause: string): number {
+    const record = { generation: p.generation, members: p.members, cause, atMs: Date.now() };
+    // The detector thread's generations reach this thread by message, possibly
+    // after a later one published here: keep the history in generation order.
+    let i = this.history.length;
+    while (i > 0 && this.history[i - 1].generation > p.generation) i--;
+    this.history.splice(i, 0, record);
+    this.store.record('membership.generation', null, { generation: p.generation, members: p.members, cause });
     this.emitChange();
-    return generation;
+    return p.generation;
   }
 
-  private declareFailed(slot: Slot, cause: string): Promise<void> {
+  /**
+   * The main thread's own verdicts (an exit it heard of, a node that did not
+   * start) fence here; if the detector thread got there first, its message
+   * carries the rest.
+   */
+  private declareFailed(slot: Slot, cause: string, kill: boolean): Promise<void> {
     if (slot.failing) return slot.failing;
-    slot.failing = this.handleFailure(slot, cause);
+    const detectedNs = monotonicNs();
+    const fenced = fenceNode(this.gsm, this.detector.publisher, {
+      node: slot.id,
+      incarnation: slot.incarnation,
+      pid: slot.pid!,
+      parentPid: process.pid,
+      kill,
+    });
+    if (!fenced) return slot.handled;
+    slot.failing = this.handleFailure(slot, { ...fenced, cause, evidence: null, detectedNs, by: 'supervisor' });
     return slot.failing;
   }
 
-  private async handleFailure(slot: Slot, cause: string): Promise<void> {
-    const detectedNs = monotonicNs();
-    const { map, layout } = this.gsm;
-    const rec = nodeRecord(layout, slot.id);
+  private async handleFailure(slot: Slot, f: FailureRecord): Promise<void> {
+    const { cause, detectedNs } = f;
+    const { layout } = this.gsm;
     const pid = slot.pid!;
-    // 1. Fence.
-    slot.state = 'failed';
-    map.store32(rec + N.revokedIncarnation, slot.incarnation);
-    map.store32(rec + N.state, NodeSlotState.Failed);
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already dead
-    }
+    // 1-3 are done: fenced, failed memory, generation published (membership/fencing.ts).
+    const generation = this.recordGeneration(f, `fail ${slot.id} (${cause})`);
+    // The kernel has finished the process; let the host reap it too.
     await Promise.race([slot.exited, sleep(KILL_WAIT_MS)]);
-    // 2. Its GSM becomes failed memory.
-    this.gsm.failRegion(contribution(layout, slot.id), layout.contributionBytes);
-    // 3. Membership: survivors learn at once (the kernel already marked the dead
-    // threads' robust mutexes owner-died when the process exited).
-    const generation = this.publish(this.liveMembers(), `fail ${slot.id} (${cause})`);
+    slot.state = 'failed';
     // 4. Its last events, then the record of what happened.
     this.drainRing(slot, true);
     this.store.record('memory.failed', `node${slot.id}`, {
@@ -414,6 +532,8 @@ export class Supervisor implements Multicomputer {
       incarnation: slot.incarnation,
       cause,
       generation,
+      fencedBy: f.by,
+      ...(f.evidence ? evidenceDetails(f.evidence) : {}),
       handledMs: (monotonicNs() - detectedNs) / 1e6,
     });
     // 6. Objects (paper §3.4).
@@ -423,6 +543,33 @@ export class Supervisor implements Multicomputer {
     if (refsDropped) this.store.record('object.refs-dropped', `node${slot.id}`, { node: slot.id, refs: refsDropped });
     slot.proc = null;
     this.emitChange();
+    slot.settle();
+    this.afterFailure(slot);
+  }
+
+  /** The restart policy's turn: a new incarnation after a backoff, or a logged give-up. */
+  private afterFailure(slot: Slot) {
+    if (this.stopped || slot.operatorRestart) return;
+    const decision = this.restart.failed(slot.id, Date.now());
+    if (decision.action === 'give-up') {
+      this.store.record('node.restart-gave-up', `node${slot.id}`, {
+        node: slot.id,
+        failures: decision.failures,
+        windowMs: decision.windowMs,
+        reason: 'crash loop',
+      });
+      this.emitChange();
+    } else if (decision.action === 'restart') {
+      const incarnation = slot.incarnation;
+      this.store.record('node.restart', `node${slot.id}`, { node: slot.id, attempt: decision.attempt, delayMs: decision.delayMs, afterIncarnation: incarnation });
+      slot.restartTimer = setTimeout(() => {
+        slot.restartTimer = null;
+        if (this.stopped || slot.incarnation !== incarnation || slot.state !== 'failed') return;
+        // A start that fails is a failure like any other: it comes back here.
+        this.startNode(slot.id).catch(() => undefined);
+      }, decision.delayMs);
+      slot.restartTimer.unref();
+    }
   }
 
   /**
@@ -461,6 +608,16 @@ export class Supervisor implements Multicomputer {
     }
   }
 
+  /** Frees deleted or orphaned mutexes whose holder has let go since (see Namespace.sweep). */
+  private async sweepReleased() {
+    if (this.stopped) return;
+    try {
+      for (const r of await this.namespace.sweep()) this.store.record('object.reclaimed', r.id, { name: r.name, owner: r.ownerNode, reason: 'released' });
+    } catch {
+      // The namespace lock was busy or GSM is closing: the next sweep will do.
+    }
+  }
+
   // ------------------------------------------------------------ event log
 
   private drainRings() {
@@ -476,7 +633,21 @@ export class Supervisor implements Multicomputer {
     } else {
       events = slot.reader.drain();
     }
-    if (events.length) this.store.append(events);
+    if (!events.length) return;
+    this.store.append(events);
+    for (const e of events) if (e.kind === APP_ENDPOINT_EVENT) this.noteEndpoint(slot, e.detailsJson);
+  }
+
+  private noteEndpoint(slot: Slot, detailsJson: string) {
+    try {
+      const d = JSON.parse(detailsJson) as { app?: unknown; url?: unknown };
+      if (typeof d.app === 'string' && typeof d.url === 'string' && /^https?:\/\//.test(d.url)) {
+        slot.endpoints.set(d.app, d.url);
+        this.emitChange();
+      }
+    } catch {
+      // A truncated or foreign record publishes nothing.
+    }
   }
 
   // ------------------------------------------------------------ views
@@ -501,12 +672,51 @@ export class Supervisor implements Multicomputer {
           gsmUsedBytes: map.load64n(rec + N.usedBytes),
           contributionFailed: !this.gsm.isAccessible(contribution(layout, s.id), layout.contributionBytes),
           apps: s.apps,
+          ...this.suspicionView(s, running),
+          threads: running ? readThreads(this.gsm, s.id) : [],
+          endpoints: running ? [...s.endpoints].map(([app, url]) => ({ app, url })) : [],
         };
       });
   }
 
+  /** The detector's latest evidence about a running node (it writes it on every check). */
+  private suspicionView(s: Slot, running: boolean) {
+    const e = running ? this.detector.board.readEvidence(s.id, s.incarnation) : null;
+    return {
+      suspicion: e ? e.suspicion : null,
+      expectedIntervalMs: e ? e.expectedIntervalMs : null,
+      deadlineMs: e ? e.deadlineMs : null,
+      detectorLagMs: this.detector.board.readObserver().detectorLagMs,
+      restarts: this.restart.restarts(s.id),
+      restartGaveUp: this.restart.gaveUp(s.id),
+    };
+  }
+
   generation(): number {
-    return this.generationNo;
+    return currentGeneration(this.gsm);
+  }
+
+  get restartPolicy(): RestartMode {
+    return this.restart.mode;
+  }
+
+  setRestartPolicy(mode: RestartMode): void {
+    if (mode !== 'never' && mode !== 'on-failure') throw new ClusterError('bad-request', `the restart policy is never or on-failure, not "${String(mode)}"`);
+    if (mode === this.restart.mode) return;
+    this.store.record('operator.restart-policy', null, { from: this.restart.mode, to: mode });
+    this.restart.mode = mode;
+    if (mode === 'never')
+      for (const s of this.slots)
+        if (s.restartTimer) {
+          clearTimeout(s.restartTimer);
+          s.restartTimer = null;
+        }
+    this.emitChange();
+  }
+
+  /** The detector thread's view of itself: how late its last check was, and how many it has made. */
+  detectorHealth(): { detectorLagMs: number; localHealth: number; checks: number; stalls: number } {
+    return this.detector.board.readObserver();
   }
 
   members(): number[] {
@@ -530,7 +740,8 @@ export class Supervisor implements Multicomputer {
     this.store.record('fault.kill', `node${id}`, { node: id, pid: s.pid, signal: 'SIGKILL' });
     process.kill(s.pid!, 'SIGKILL');
     await s.exited;
-    await this.declareFailed(s, 'exit SIGKILL');
+    await this.declareFailed(s, 'exit SIGKILL', false);
+    await s.handled;
   }
 
   stopNode(id: number): void {
@@ -554,6 +765,9 @@ export class Supervisor implements Multicomputer {
     const s = this.slot(id);
     if (s.incarnation === 0) throw new ClusterError('not-found', `node ${id} has never run; use add-node`);
     this.store.record('operator.restart', `node${id}`, { node: id });
+    // The operator's restart replaces the policy's, and forgives a crash loop.
+    s.operatorRestart = true;
+    this.restart.reset(id);
     if (s.failing) await s.failing;
     if (s.proc && s.state !== 'failed' && s.state !== 'left') await this.killNode(id);
     await this.startNode(id);
@@ -563,6 +777,7 @@ export class Supervisor implements Multicomputer {
     const free = this.slots.find((s) => s.incarnation === 0 || s.state === 'left');
     if (!free) throw new ClusterError('conflict', `all ${this.slots.length} node slots are in use`);
     this.store.record('operator.add-node', `node${free.id}`, { node: free.id });
+    this.restart.reset(free.id);
     await this.startNode(free.id);
     return free.id;
   }
@@ -636,6 +851,31 @@ export class Supervisor implements Multicomputer {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+async function retryWhileUnavailable<T>(forMs: number, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + forMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'unavailable' || Date.now() > deadline) throw err;
+      await sleep(20);
+    }
+  }
+}
+
+/** What a verdict rested on, as the event log records it. */
+function evidenceDetails(e: Evidence) {
+  const r = (v: number) => Math.round(v * 10) / 10;
+  return {
+    suspicion: r(e.suspicion),
+    silentMs: r(e.silentMs),
+    expectedIntervalMs: r(e.expectedIntervalMs),
+    deadlineMs: r(e.deadlineMs),
+    detectorLagMs: r(e.detectorLagMs),
+    localHealth: e.localHealth,
+  };
+}
 
 /** Starts a multicomputer (headless host unless another is given) and waits until every node is up. */
 export async function startMulticomputer(opts: MulticomputerOptions, host?: NodeHost): Promise<Supervisor> {

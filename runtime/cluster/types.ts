@@ -6,6 +6,8 @@ import type { Gsm } from '../gsm/gsm';
 import type { EventQuery } from '../log/query';
 import type { EventStore } from '../log/store';
 import type { Namespace } from '../objects/namespace';
+import type { RestartMode } from './restart-policy';
+import type { ThreadView } from '../nodes/threads';
 
 export type NodeState = 'starting' | 'up' | 'suspect' | 'stopped' | 'failed' | 'left';
 
@@ -21,6 +23,24 @@ export interface NodeView {
   gsmUsedBytes: number;
   contributionFailed: boolean;
   apps: string[];
+  /**
+   * The failure detector's suspicion of a running node (phi: 0 beating on time,
+   * failed at 8), null when it is not watched; and the evidence behind it.
+   */
+  suspicion: number | null;
+  /** The heartbeat interval the detector has learned for this node. */
+  expectedIntervalMs: number | null;
+  /** The silence after which it would be failed now (grows with irregular beats and a starved observer). */
+  deadlineMs: number | null;
+  /** How late the detector's own last check was (a starved or paused observer). */
+  detectorLagMs: number;
+  /** Restarts the restart policy made of this slot, and whether it gave up (a crash loop). */
+  restarts: number;
+  restartGaveUp: boolean;
+  /** Its threads, read from its thread table in GSM (running nodes only). */
+  threads?: ThreadView[];
+  /** URLs the node's apps published (e.g. the Web cache's HTTP server), latest per app. */
+  endpoints: { app: string; url: string }[];
 }
 
 export interface GenerationRecord {
@@ -40,9 +60,13 @@ export interface MulticomputerOptions {
   /** Each node's GSM contribution in MiB. */
   gsmMb: number;
   apps: string[];
+  /** Per-app configuration by app name, passed to every node as JSON (each app validates its own). */
+  appConfig?: Record<string, unknown>;
   heartbeatMs?: number;
   /** Heartbeat timeout; default 2.5 heartbeat periods. */
   heartbeatTimeoutMs?: number;
+  /** Whether failed nodes come back by themselves (default on-failure). */
+  restart?: RestartMode;
   /** Run the debugger service and a debug agent in every node (default true). */
   debugger?: boolean;
   /** A debugger client that has not polled for this long has gone away (default 5000 ms). */
@@ -63,6 +87,7 @@ export interface Multicomputer {
   readonly startedAtNs: number;
   readonly heartbeatPeriodMs: number;
   readonly heartbeatTimeoutMs: number;
+  readonly restartPolicy: RestartMode;
   /** The distributed debugger's service (paper §5.3), when it runs. */
   readonly debugger?: DebuggerService;
 
@@ -87,6 +112,11 @@ export interface Multicomputer {
   releaseMutex(target: string): Promise<void>;
   signalEvent(target: string): Promise<void>;
   resetEvent(target: string): Promise<void>;
+
+  /** Sets whether failed nodes come back by themselves. */
+  setRestartPolicy(mode: RestartMode): void;
+  /** The failure detector's view of itself: how late its last check was, its health multiplier, checks and stalls seen. */
+  detectorHealth(): { detectorLagMs: number; localHealth: number; checks: number; stalls: number };
 
   /** Called (coalesced) whenever node or membership state changes. */
   onChange(listener: ChangeListener): () => void;

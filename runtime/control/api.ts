@@ -99,11 +99,29 @@ export const ClusterStatus = z.object({
   gsm: GsmStatus,
   objects: ObjectCounts,
   logRows: count(),
+  /** Whether failed nodes come back by themselves: on-failure (backoff, gives up on a crash loop) or never. */
+  restartPolicy: z.enum(['never', 'on-failure']),
+  /** How late the failure detector's last check was: a paused or starved observer. */
+  detectorLagMs: ms(),
 });
 export type ClusterStatus = z.infer<typeof ClusterStatus>;
 
 export const NodeState = z.enum(['starting', 'up', 'suspect', 'stopped', 'failed', 'left']);
 export type NodeState = z.infer<typeof NodeState>;
+
+export const ThreadInfo = z.object({
+  name: z.string(),
+  /** Kernel thread id: what a held mutex's owner field and the debugger name. */
+  tid: count(),
+  kind: z.enum(['main', 'worker']),
+  state: z.enum(['running', 'exited']),
+  startedAtMs: epochMs(),
+  endedAtMs: epochMs().nullable(),
+});
+export type ThreadInfo = z.infer<typeof ThreadInfo>;
+/** A URL an app serves on a node (the Web cache's HTTP server), published by the node. */
+export const NodeEndpoint = z.object({ app: z.string(), url: z.string().regex(/^https?:\/\//, 'expected an http(s) URL') });
+export type NodeEndpoint = z.infer<typeof NodeEndpoint>;
 
 export const NodeInfo = z.object({
   id: NodeId,
@@ -118,6 +136,24 @@ export const NodeInfo = z.object({
   gsmUsedBytes: count(),
   contributionFailed: z.boolean(),
   apps: z.array(z.string()),
+  /**
+   * The failure detector's suspicion of a running node: phi (0 when it beats on
+   * time, failed at 8), null when it is not watched (starting, failed, left).
+   */
+  suspicion: z.number().min(0).nullable(),
+  /** Evidence: the heartbeat interval learned for this node. */
+  expectedIntervalMs: ms().nullable(),
+  /** Evidence: the silence after which it would be failed now (longer for irregular beats or a starved observer). */
+  deadlineMs: ms().nullable(),
+  /** Evidence: how late the detector's own last check was. */
+  detectorLagMs: ms(),
+  /** Restarts the restart policy made of this node slot, and whether it gave up on it (a crash loop). */
+  restarts: count(),
+  restartGaveUp: z.boolean(),
+  /** The node's threads (main and named workers) from its thread table in GSM. */
+  threads: z.array(ThreadInfo),
+  /** What the node's apps serve (absent from backends that predate endpoints). */
+  endpoints: z.array(NodeEndpoint).optional(),
 });
 export type NodeInfo = z.infer<typeof NodeInfo>;
 
@@ -192,13 +228,29 @@ export const MailboxInfo = z.object({
 });
 export type MailboxInfo = z.infer<typeof MailboxInfo>;
 
+export const RecoveryState = z.enum(['ready', 'recovering', 'unrecoverable']);
+export type RecoveryState = z.infer<typeof RecoveryState>;
+
 export const ComponentInfo = z.object({
   name: z.string(),
+  /** Nodes whose instance is joined in their current incarnation (paper §3.5: component membership). */
   members: z.array(NodeId),
   master: NodeId.nullable(),
+  /** The master shared area: a section in the master's contribution. */
+  masterArea: ObjectId.nullable(),
+  /** Requested recovery generation; `completedGeneration` lags it while a recovery runs. */
   recoveryGeneration: count(),
+  completedGeneration: count(),
   recovering: z.boolean(),
+  recoveryState: RecoveryState,
+  /** Why the latest recovery was requested. */
+  cause: z.string(),
+  recoveries: count(),
+  /** Duration of each recent recovery (request to every member rebuilt), oldest first. */
+  recoveryDurations: z.array(z.object({ generation: count(), ms: ms() })),
   lastRecoveryMs: ms().nullable(),
+  /** Workers currently locking out recovery, over all members. */
+  lockouts: count(),
 });
 export type ComponentInfo = z.infer<typeof ComponentInfo>;
 
@@ -278,6 +330,14 @@ export const LogPage = z.object({
 export type LogPage = z.infer<typeof LogPage>;
 
 const LogCursor = z.string().min(1).max(128);
+
+/**
+ * The cursor naming a row's position, for paging from any row (context around an
+ * event): the same text runtime/log/query.ts's cursorOf makes (test/control/api.test.ts checks).
+ */
+export function logCursorOf(rowId: number): string {
+  return `e${rowId.toString(36)}`;
+}
 
 // ---------------------------------------------------------------------------
 // Results of the modification tools
@@ -408,6 +468,9 @@ const FailMemoryParams = z
   }) as unknown as z.ZodType<FailMemoryParams, FailMemoryParams>;
 
 const TriggerRecoveryParams = z.strictObject({ component: z.string().min(1).max(64).optional() });
+export const RestartPolicyName = z.enum(['never', 'on-failure'], { error: 'expected a restart policy: never or on-failure' });
+const RestartPolicyParams = z.strictObject({ policy: RestartPolicyName });
+export const RestartPolicyResult = z.object({ policy: RestartPolicyName });
 
 const DebugCommandParams = z.strictObject({
   /** Omitted: a new session is opened (its id comes back in the reply). */
@@ -470,6 +533,7 @@ export const methods = {
   resetEvent: method(TargetParams, EventObjectInfo, true, 'reset a global event'),
   triggerRecovery: method(TriggerRecoveryParams, TriggerRecoveryResult, true, 'start recovery of one component, or all'),
   shutdown: method(NoParams, ShutdownResult, true, 'stop the multicomputer and its supervisor'),
+  setRestartPolicy: method(RestartPolicyParams, RestartPolicyResult, false, 'whether failed nodes come back by themselves (never, on-failure)'),
   debugCommand: method(DebugCommandParams, DebugReply, false, 'run a debugger command (HPD syntax) in a debug session'),
   debugEvents: method(DebugEventsParams, DebugEvents, false, 'debugger events (stops, freezes, aggregated output) after a sequence number; keeps the session alive'),
   debugState: method(NoParams, DebugState, false, 'debugger threads, frozen nodes, named sets and actions'),

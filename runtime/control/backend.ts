@@ -13,6 +13,7 @@ import { MAILBOX_FIELDS, MAILBOX_SLOT_BYTES, MailboxFlags, mailboxBytes } from '
 import { readMutexState } from '../objects/mutex';
 import type { ObjectRecord } from '../objects/namespace';
 import type { Multicomputer, NodeView } from '../cluster/types';
+import { findComponent, listComponents, requestRecoveryOf, viewComponent } from '../sdk/component-record';
 import { debugMethods } from './debug-backend';
 import {
   ControlError,
@@ -164,6 +165,8 @@ class MulticomputerBackend implements ControlBackend {
       },
       objects,
       logRows: this.mc.store.count(),
+      restartPolicy: this.mc.restartPolicy,
+      detectorLagMs: Math.max(0, this.mc.detectorHealth().detectorLagMs),
     };
   }
 
@@ -270,8 +273,27 @@ class MulticomputerBackend implements ControlBackend {
   }
 
   components(): ComponentInfo[] {
-    // The recoverable component SDK does not exist yet: nothing to show.
-    return [];
+    return this.guard(() =>
+      listComponents(this.gsm.map, this.gsm.layout).map((rec) => {
+        const v = viewComponent(rec, this.gsm.map, this.gsm.layout);
+        const last = v.durations.at(-1);
+        return {
+          name: v.name,
+          members: v.members,
+          master: v.master,
+          masterArea: v.masterAreaId,
+          recoveryGeneration: v.recoveryGeneration,
+          completedGeneration: v.completedGeneration,
+          recovering: v.recovering,
+          recoveryState: v.unrecoverable ? 'unrecoverable' : v.recovering ? 'recovering' : 'ready',
+          cause: v.cause,
+          recoveries: v.recoveries,
+          recoveryDurations: v.durations,
+          lastRecoveryMs: last ? last.ms : null,
+          lockouts: v.lockouts,
+        };
+      }),
+    );
   }
 
   readSection(p: Params<'readSection'>): SectionBytes {
@@ -365,6 +387,13 @@ class MulticomputerBackend implements ControlBackend {
     });
   }
 
+  setRestartPolicy(p: Params<'setRestartPolicy'>): Result<'setRestartPolicy'> {
+    return this.guard(() => {
+      this.mc.setRestartPolicy(p.policy);
+      return { policy: this.mc.restartPolicy };
+    });
+  }
+
   async addNode(): Promise<Result<'addNode'>> {
     return this.guardAsync(async () => ({ node: await this.mc.addNode() }));
   }
@@ -417,8 +446,18 @@ class MulticomputerBackend implements ControlBackend {
     });
   }
 
-  triggerRecovery(): Result<'triggerRecovery'> {
-    throw new ControlError('conflict', 'no recoverable components are running');
+  triggerRecovery(p: Params<'triggerRecovery'>): Result<'triggerRecovery'> {
+    return this.guard(() => {
+      const { map, layout } = this.gsm;
+      if (p.component !== undefined && !findComponent(map, layout, p.component))
+        throw new ControlError('not-found', `no recoverable component named "${p.component}"`);
+      // Requested in the component's own record: every instance sees it as a
+      // global event and recovers, exactly as when one of them detects a failure.
+      const components = requestRecoveryOf(map, layout, p.component, 'operator');
+      if (components.length === 0) throw new ControlError('conflict', 'no recoverable components are running');
+      this.mc.store.record('operator.trigger-recovery', p.component ?? null, { components });
+      return { components };
+    });
   }
 
   // ------------------------------------------------------------ subscriptions
@@ -460,6 +499,14 @@ function nodeInfo(n: NodeView): NodeInfo {
     gsmUsedBytes: n.gsmUsedBytes,
     contributionFailed: n.contributionFailed,
     apps: [...n.apps],
+    suspicion: n.suspicion,
+    expectedIntervalMs: n.expectedIntervalMs,
+    deadlineMs: n.deadlineMs,
+    detectorLagMs: Math.max(0, n.detectorLagMs),
+    restarts: n.restarts,
+    restartGaveUp: n.restartGaveUp,
+    threads: (n.threads ?? []).map((t) => ({ ...t })),
+    endpoints: n.endpoints.map((e) => ({ ...e })),
   };
 }
 

@@ -6,9 +6,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIPv4 } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { z } from 'zod';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ControlError, LogRow, describeIssues, type ControlBackend, type ErrorCode, type Unsubscribe } from './api';
+import { ControlError, type ControlBackend, type ErrorCode, type Unsubscribe } from './api';
 import {
   controlFilePath,
   isProcessAlive,
@@ -18,8 +17,9 @@ import {
   writeConnectionFile,
 } from './connection-file';
 import { dispatch } from './dispatch';
-import { matchesLogFilter } from './api/log-filter';
+import { subscribeLogFeed } from './log-feed';
 import { parseClientMessage, WS_CLOSE_UNAUTHORIZED, type MessageId } from './api/protocol';
+import { createBrowserLogins, sessionCookie } from './browser-login';
 import { ensureStateDir } from './state-dir';
 import { serveStatic } from './static-files';
 import { subscribeStatusFeed, type StatusFeedOptions } from './status-feed';
@@ -36,12 +36,24 @@ export interface ControlServerOptions {
   statusFeed?: StatusFeedOptions;
   /** Where unexpected backend exceptions are reported (their message also goes to the caller). */
   onInternalError?: (error: unknown, method: string) => void;
+  /** How long a one-time browser login code stays valid (default 2 minutes). */
+  loginCodeTtlMs?: number;
+  /**
+   * Further WebSocket endpoints (the terminal's /pty): path → handler, reached only
+   * after the same checks as /ws (Host, Origin, and a bearer token or a browser session).
+   */
+  sockets?: Record<string, (ws: WebSocket, req: IncomingMessage) => void>;
 }
 
 export interface ControlServer {
   url: string;
   token: string;
   port: number;
+  /**
+   * A one-time URL that signs a browser in (browser-login.ts): spent on first use,
+   * expired after loginCodeTtlMs. The token itself never goes into a URL.
+   */
+  loginUrl(): string;
   close(): Promise<void>;
 }
 
@@ -172,6 +184,21 @@ export async function startControlServer(backend: ControlBackend, options: Contr
   // DNS rebinding: a web page on evil.example resolved to 127.0.0.1 still sends "Host: evil.example".
   const hostOk = (req: IncomingMessage) => allowedHosts().has(String(req.headers.host ?? '').toLowerCase());
 
+  const logins = createBrowserLogins(options.loginCodeTtlMs);
+  const ownOrigins = () => new Set([...allowedHosts()].map((h) => `http://${h}`));
+  /**
+   * A browser sends Origin with every POST and WebSocket handshake; a page of
+   * another origin (even one rebinding DNS to 127.0.0.1) must not ride on the
+   * session cookie. CLI clients send no Origin and authenticate with the token.
+   */
+  const foreignOrigin = (req: IncomingMessage) => {
+    const origin = req.headers.origin;
+    return origin !== undefined && !ownOrigins().has(origin.toLowerCase());
+  };
+  const browserSession = (req: IncomingMessage) =>
+    req.headers.origin !== undefined && !foreignOrigin(req) && logins.isSession(req.headers.cookie);
+  const authorized = (req: IncomingMessage) => tokenMatches(token, bearer(req)) || browserSession(req);
+
   const reportInternal = (e: ControlError, method: string) => {
     if (e.code === 'internal') onInternalError(e.cause ?? e, method);
   };
@@ -194,8 +221,9 @@ export async function startControlServer(backend: ControlBackend, options: Contr
       }
       return sendJson(res, 200, { ok: true });
     }
+    if (pathname === '/login') return serveLogin(req, res, url);
     if (pathname === '/api' || pathname.startsWith('/api/')) {
-      if (!tokenMatches(token, bearer(req))) {
+      if (!authorized(req)) {
         req.resume();
         return sendError(res, new ControlError('unauthorized', 'missing or wrong bearer token (see control.json)'), {
           'WWW-Authenticate': 'Bearer',
@@ -245,6 +273,24 @@ export async function startControlServer(backend: ControlBackend, options: Contr
     return sendError(res, new ControlError('not-found', `no such path ${pathname}`));
   }
 
+  function serveLogin(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    req.resume();
+    // The code must not leak onwards through a Referer, nor be kept by a cache.
+    const common = { 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', 'X-Content-Type-Options': 'nosniff' };
+    if (req.method !== 'GET') {
+      res.writeHead(405, { ...common, Allow: 'GET', 'Content-Type': 'text/plain; charset=utf-8' }).end('use GET /login\n');
+      return;
+    }
+    const session = logins.redeem(url.searchParams.get('once'));
+    if (!session) {
+      res
+        .writeHead(403, { ...common, 'Content-Type': 'text/plain; charset=utf-8' })
+        .end('This login link has been used already or has expired.\nRun `mcs console` again (or `mcs console --login-url` while it runs) for a new one.\n');
+      return;
+    }
+    res.writeHead(303, { ...common, Location: '/', 'Set-Cookie': sessionCookie(session), 'Content-Length': 0 }).end();
+  }
+
   // ---- WebSocket
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxBody });
@@ -256,10 +302,23 @@ export async function startControlServer(backend: ControlBackend, options: Contr
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (!hostOk(req)) return refuse('400 Bad Request');
+    // Browsers do not apply the same-origin policy to WebSockets: the server must.
+    if (foreignOrigin(req)) return refuse('403 Forbidden');
+    const extra = options.sockets?.[url.pathname];
+    if (extra) {
+      if (!authorized(req)) return refuse('401 Unauthorized');
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        sockets.add(ws);
+        ws.on('close', () => sockets.delete(ws));
+        extra(ws, req);
+      });
+      return;
+    }
     if (url.pathname !== '/ws') return refuse('404 Not Found');
     const queryToken = url.searchParams.get('token');
     if (queryToken !== null && !tokenMatches(token, queryToken)) return refuse('401 Unauthorized');
-    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, queryToken !== null));
+    const preauthorized = queryToken !== null || authorized(req);
+    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, preauthorized));
   });
 
   function serveSocket(ws: WebSocket, authenticated: boolean): void {
@@ -293,7 +352,13 @@ export async function startControlServer(backend: ControlBackend, options: Contr
           if (authTimer) clearTimeout(authTimer);
           send({ id: null, ok: true, result: { authenticated: true } });
         } else {
-          reply(null, new ControlError('unauthorized', 'the first message must be {"token": "<token from control.json>"}'));
+          reply(
+            null,
+            new ControlError(
+              'unauthorized',
+              'not signed in: open the one-time login URL that `mcs console` printed, or send {"token": "<token from control.json>"} first',
+            ),
+          );
           ws.close(WS_CLOSE_UNAUTHORIZED, 'unauthorized');
         }
         return;
@@ -339,17 +404,15 @@ export async function startControlServer(backend: ControlBackend, options: Contr
             if (subscribe === 'status') {
               unsubscribe = subscribeStatusFeed(backend, (status) => send({ subscription: sid, status }, true), pushError, options.statusFeed);
             } else {
-              const logFilter = filter ?? {};
-              unsubscribe = backend.subscribeLog(logFilter, (rows) => {
-                const r = z.array(LogRow).safeParse(rows);
-                if (!r.success) {
-                  const err = new ControlError('internal', `the backend pushed invalid log rows: ${describeIssues(r.error, 'rows')}`);
+              unsubscribe = subscribeLogFeed(
+                backend,
+                filter ?? {},
+                (rows) => send({ subscription: sid, rows }),
+                (err) => {
                   reportInternal(err, 'subscribeLog');
-                  return pushError(err);
-                }
-                const matching = r.data.filter((row) => matchesLogFilter(row, logFilter));
-                if (matching.length > 0) send({ subscription: sid, rows: matching });
-              });
+                  pushError(err);
+                },
+              );
             }
           } catch (e) {
             const err = ControlError.from(e);
@@ -405,6 +468,7 @@ export async function startControlServer(backend: ControlBackend, options: Contr
     url,
     token,
     port: boundPort,
+    loginUrl: () => `${url}/login?once=${logins.issueCode()}`,
     close() {
       closing ??= (async () => {
         removeConnectionFile(options.stateDir, token);

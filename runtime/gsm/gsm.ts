@@ -65,6 +65,8 @@ export class Gsm {
     map.store64n(H.nameIndexOffset, layout.nameIndexOffset);
     map.store64n(H.logRingsOffset, layout.logRingsOffset);
     map.store64n(H.logRingBytes, layout.logRingBytes);
+    map.store64n(H.componentTableOffset, layout.componentTableOffset);
+    map.store64n(H.threadTableOffset, layout.threadTableOffset);
     map.store32(H.creatorPid, process.pid);
     map.store64n(H.createdAtMs, Date.now());
     for (let n = 0; n < layout.maxNodes; n++) initContribution(map, layout, n);

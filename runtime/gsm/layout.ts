@@ -1,7 +1,8 @@
 // Where everything lives in Global Shared Memory. One mapped object per
 // multicomputer, laid out as:
 //
-//   system area   header | node table | object table | name index | event-log rings
+//   system area   header | node table | object table | name index | event-log rings |
+//                 component table | thread table
 //   contributions maxNodes x contributionBytes: the GSM each node houses (paper §2.1,
 //                 Figure 1). Sections and other objects are carved from the
 //                 contribution of the node that creates them, so when a node dies
@@ -17,7 +18,7 @@
 import { MUTEX_SIZE } from './native';
 
 export const GSM_MAGIC = 0x4d435347; // 'MCSG'
-export const GSM_LAYOUT_VERSION = 1;
+export const GSM_LAYOUT_VERSION = 2;
 export const PAGE = 4096;
 
 /** Upper bound on nodes in one multicomputer; per-node reference counts use it. */
@@ -52,6 +53,9 @@ export const H = {
   /** Supervisor liveness: its pid and a heartbeat (monotonic ns) nodes watch. */
   supervisorPid: 136, // u32
   supervisorBeatNs: 144, // u64
+  /** Recoverable components' records (runtime/sdk) and every node's thread table. */
+  componentTableOffset: 152, // u64
+  threadTableOffset: 160, // u64
   /**
    * The debugger's freeze clock (runtime/gsm/freeze-clock.ts): which nodes are
    * frozen, when the current freeze began (0: none), and the total time some node
@@ -179,6 +183,25 @@ export enum BlockState {
   Used = 1,
 }
 
+/**
+ * Recoverable components (paper §3.5, runtime/sdk): one record per component in
+ * the system area, so a component's recovery generation, membership and master
+ * survive the death of any node (a record in a contribution would fail with its
+ * housing node, exactly when it is needed). The table starts with one robust
+ * mutex that guards registration; the record layout is runtime/sdk's.
+ */
+export const COMPONENT_CAPACITY = 16;
+export const COMPONENT_RECORD_BYTES = 1024;
+export const COMPONENT_TABLE_HEADER_BYTES = 512;
+
+/**
+ * Threads of every node (name, kernel tid, state), written by the node that runs
+ * them, read by the supervisor and status tools without asking the node. The
+ * record layout is runtime/nodes/threads.ts's.
+ */
+export const THREADS_PER_NODE = 32;
+export const THREAD_RECORD_BYTES = 64;
+
 export interface GsmGeometry {
   maxNodes: number;
   contributionBytes: number;
@@ -194,6 +217,8 @@ export interface GsmLayout extends GsmGeometry {
   nameIndexOffset: number;
   nameIndexCapacity: number;
   logRingsOffset: number;
+  componentTableOffset: number;
+  threadTableOffset: number;
   contributionsOffset: number;
 }
 
@@ -221,7 +246,9 @@ export function computeLayout(g: GsmGeometry): GsmLayout {
   const nameIndexCapacity = 2 ** Math.ceil(Math.log2(g.objectCapacity * 2));
   const logRingsOffset = alignUp(nameIndexOffset + nameIndexCapacity * 4, PAGE);
   const logRingBytes = alignUp(g.logRingBytes, PAGE);
-  const contributionsOffset = alignUp(logRingsOffset + g.maxNodes * logRingBytes, PAGE);
+  const componentTableOffset = alignUp(logRingsOffset + g.maxNodes * logRingBytes, PAGE);
+  const threadTableOffset = alignUp(componentTableOffset + COMPONENT_TABLE_HEADER_BYTES + COMPONENT_CAPACITY * COMPONENT_RECORD_BYTES, PAGE);
+  const contributionsOffset = alignUp(threadTableOffset + g.maxNodes * THREADS_PER_NODE * THREAD_RECORD_BYTES, PAGE);
   const contributionBytes = alignUp(g.contributionBytes, PAGE);
   return {
     ...g,
@@ -232,6 +259,8 @@ export function computeLayout(g: GsmGeometry): GsmLayout {
     nameIndexOffset,
     nameIndexCapacity,
     logRingsOffset,
+    componentTableOffset,
+    threadTableOffset,
     contributionsOffset,
     systemBytes: contributionsOffset,
     totalBytes: contributionsOffset + g.maxNodes * contributionBytes,
@@ -242,6 +271,10 @@ export const nodeRecord = (l: GsmLayout, node: number) => l.nodeTableOffset + no
 export const objectRecord = (l: GsmLayout, slot: number) => l.objectTableOffset + slot * OBJECT_RECORD_BYTES;
 export const contribution = (l: GsmLayout, node: number) => l.contributionsOffset + node * l.contributionBytes;
 export const logRing = (l: GsmLayout, node: number) => l.logRingsOffset + node * l.logRingBytes;
+export const componentRecord = (l: GsmLayout, index: number) =>
+  l.componentTableOffset + COMPONENT_TABLE_HEADER_BYTES + index * COMPONENT_RECORD_BYTES;
+export const threadRecord = (l: GsmLayout, node: number, index: number) =>
+  l.threadTableOffset + (node * THREADS_PER_NODE + index) * THREAD_RECORD_BYTES;
 
 /** Which node houses the GSM at `offset`, or null for the system area. */
 export function housingNode(l: GsmLayout, offset: number): number | null {

@@ -77,6 +77,8 @@ export interface Mapping {
   /** Recorded as the owner node/incarnation of mutexes this process locks. */
   setIdentity(node: number, incarnation: number): void;
   isAccessible(offset: number, length: number): boolean;
+  /** A word read underneath the failed-memory model: membership bookkeeping only. */
+  loadRaw32(offset: number): number;
 }
 
 interface NativeModule {
@@ -91,7 +93,8 @@ interface NativeModule {
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
+// Not named `require`: electron-vite's ESM output declares its own `require` in the chunk this lands in.
+const requireAddon = createRequire(import.meta.url);
 
 function load(): NativeModule {
   const candidates = [
@@ -103,7 +106,7 @@ function load(): NativeModule {
   const errors: string[] = [];
   for (const file of candidates) {
     try {
-      return require(file) as NativeModule;
+      return requireAddon(file) as NativeModule;
     } catch (err) {
       errors.push(`${file}: ${(err as Error).message.split('\n')[0]}`);
     }

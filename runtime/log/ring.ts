@@ -374,7 +374,18 @@ export class EventRingReader {
     const incarnation = this.incarnation;
     let lost = 0;
     let drained = map.load64n(offset + H.drained);
-    const reserved = map.load64n(offset + H.reserved);
+    let reserved = map.load64n(offset + H.reserved);
+    // A writer never reserves more than a ring's worth past what was drained; a
+    // larger count is corruption (a wild write, a failed word) and must not make
+    // the supervisor loop or allocate without bound.
+    const capacity = this.g.capacity;
+    if (!(Number.isSafeInteger(reserved) && reserved >= drained && reserved - drained <= capacity)) {
+      const details = { drained, reserved, capacity };
+      drained += 1;
+      map.store64n(offset + H.reserved, drained);
+      reserved = drained;
+      events.push(ringEvent(node, incarnation, drained, monotonicNs(), Date.now(), 'log.corrupt', null, details, JSON.stringify(details)));
+    }
     while (drained < reserved) {
       const n = Math.min(reserved - drained, this.batch);
       this.readPublished(drained, n, true);

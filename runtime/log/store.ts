@@ -121,11 +121,11 @@ export class EventStore {
       let added = 0;
       let i = 0;
       for (; i + INSERT_ROWS <= events.length; i += INSERT_ROWS) {
-        for (let k = 0; k < INSERT_ROWS; k++) bindRow(params, k * COLUMNS, events[i + k]);
+        for (let k = 0; k < INSERT_ROWS; k++) bindRow(params, k * COLUMNS, events[i + k]!);
         added += insertMany.run(params).changes;
       }
       const one: unknown[] = new Array(COLUMNS);
-      for (; i < events.length; i++) added += this.insert.run(bindRow(one, 0, events[i])).changes;
+      for (; i < events.length; i++) added += this.insert.run(bindRow(one, 0, events[i]!)).changes;
       return added;
     });
     this.supervisorSeq = this.maxSupervisorSeq();

@@ -2,6 +2,8 @@
 // application is a set of processes, one or more per node, cooperating through
 // global resources). Apps live in runtime/apps/ and export `start(ctx)`.
 import type { GlobalObjects } from '../objects/global-objects';
+import type { AppThread } from './app-threads';
+import type { ThreadView } from './threads';
 
 export interface AppContext {
   node: number;
@@ -13,8 +15,27 @@ export interface AppContext {
   members(): number[];
   /** Called after each membership generation this node installs. */
   onGeneration(listener: (generation: number, members: number[]) => void): void;
+  /**
+   * This app's configuration as given to the multicomputer (MulticomputerOptions.appConfig[name]),
+   * undefined if none: JSON that crossed a process boundary, so the app validates it.
+   */
+  config?: unknown;
+  /**
+   * Publishes a URL this app serves on this node (shown by `mcs status` and the API as
+   * the node's endpoint). Absent where nothing collects endpoints (worker threads).
+   */
+  publishEndpoint?(url: string): void;
   /** Aborted when the node is leaving: stop timers, finish in-flight work. */
   signal: AbortSignal;
+  /**
+   * Starts a named worker thread running `module`'s `run(ctx: ThreadContext)`:
+   * its own GSM mapping bound to this node and incarnation, this node's event
+   * log, members and generation events. Listed by `mcs nodes` (name, tid, state);
+   * mutexes it still holds when it ends are ABANDONED to their next locker.
+   */
+  startThread(name: string, module: string | URL, data?: unknown): AppThread;
+  /** This node's threads (main and workers) as the thread table records them. */
+  threads(): ThreadView[];
 }
 
 export interface RunningApp {

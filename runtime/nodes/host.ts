@@ -3,6 +3,8 @@
 // process (host-node.ts); in the desktop app it is an Electron utility process
 // (host-electron.ts, the only Electron-aware file in runtime/). Signals are sent
 // with process.kill by pid either way: SIGKILL is an OS crash, SIGSTOP a hang.
+import { z } from 'zod';
+
 export interface NodeProcess {
   readonly pid: number;
   /** Lines the node wrote to stderr (its own diagnostics), for the event log. */
@@ -13,7 +15,8 @@ export interface NodeProcess {
 
 export interface NodeHost {
   readonly kind: 'node' | 'electron';
-  spawn(args: string[]): NodeProcess;
+  /** A promise where the pid is known only once the process has started (Electron's utility processes). */
+  spawn(args: string[]): NodeProcess | Promise<NodeProcess>;
 }
 
 /** The node entry point's arguments, shared by both hosts and node-main. */
@@ -24,9 +27,14 @@ export interface NodeArgs {
   heartbeatMs: number;
   supervisorPid: number;
   apps: string[];
+  /** Per-app configuration by app name (JSON). */
+  appConfig?: Record<string, unknown>;
   /** The supervisor's debugger service (runtime/debugger/service.ts), if it runs one. */
   debugSocket?: string;
 }
+
+/** Event kind a node logs to publish an app's endpoint; the supervisor keeps the latest per app. */
+export const APP_ENDPOINT_EVENT = 'app.endpoint';
 
 export function encodeNodeArgs(a: NodeArgs): string[] {
   return [
@@ -36,9 +44,12 @@ export function encodeNodeArgs(a: NodeArgs): string[] {
     `--heartbeat-ms=${a.heartbeatMs}`,
     `--supervisor-pid=${a.supervisorPid}`,
     `--apps=${a.apps.join(',')}`,
+    ...(a.appConfig && Object.keys(a.appConfig).length ? [`--app-config=${JSON.stringify(a.appConfig)}`] : []),
     ...(a.debugSocket ? [`--debug-socket=${a.debugSocket}`] : []),
   ];
 }
+
+const AppConfigArg = z.record(z.string(), z.unknown());
 
 export function decodeNodeArgs(argv: string[]): NodeArgs {
   const get = (k: string) => {
@@ -58,8 +69,22 @@ export function decodeNodeArgs(argv: string[]): NodeArgs {
     heartbeatMs: num('heartbeat-ms'),
     supervisorPid: num('supervisor-pid'),
     apps: get('apps').split(',').filter(Boolean),
+    appConfig: appConfigArg(argv.find((a) => a.startsWith('--app-config='))),
     debugSocket: argv.find((a) => a.startsWith('--debug-socket='))?.slice('--debug-socket='.length),
   };
+}
+
+function appConfigArg(arg: string | undefined): Record<string, unknown> {
+  if (arg === undefined) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(arg.slice('--app-config='.length));
+  } catch {
+    throw new Error('node: --app-config is not JSON');
+  }
+  const parsed = AppConfigArg.safeParse(json);
+  if (!parsed.success) throw new Error('node: --app-config must be an object keyed by app name');
+  return parsed.data;
 }
 
 export function lineSplitter(listener: (line: string) => void): (chunk: Buffer | string) => void {

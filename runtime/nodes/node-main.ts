@@ -6,14 +6,17 @@
 import { pathToFileURL } from 'node:url';
 import { Gsm } from '../gsm/gsm';
 import { H, N, logRing, nodeRecord } from '../gsm/layout';
-import { monotonicNs } from '../gsm/native';
+import { monotonicNs, threadId } from '../gsm/native';
 import { EventRingWriter } from '../log/ring';
 import { followGenerations, membersOf } from '../membership/generations';
 import { GlobalObjects } from '../objects/global-objects';
+import { NodeThreads } from './app-threads';
+import { ThreadBackstop, registerThread } from './threads';
+import { APP_ENDPOINT_EVENT, decodeNodeArgs } from './host';
+import { loadKitApp, type KitApp } from './kit-apps';
 import { existsSync } from 'node:fs';
 import { armedPathFor, startDebugAgent } from '../debugger/agent';
-import type { AppContext, AppStart, RunningApp } from './app-context';
-import { decodeNodeArgs } from './host';
+import type { AppContext, RunningApp } from './app-context';
 
 const args = decodeNodeArgs(process.argv.slice(2));
 const gsm = Gsm.attach(args.gsm);
@@ -25,6 +28,11 @@ const stopping = new AbortController();
 const parentAtStart = process.ppid;
 
 log('node.start', null, { pid: process.pid, incarnation: args.incarnation, apps: args.apps });
+registerThread(gsm, args.node, args.incarnation, 'main', threadId(), 'main');
+// A thread that ends holding mutexes: the kernel abandons them; this catches any it missed.
+const backstop = new ThreadBackstop(gsm, objects.ns, (found) => {
+  for (const a of found) log('mutex.abandoned', a.id, { name: a.name, holderNode: args.node, holderPid: process.pid, holderTid: a.tid, reason: 'thread exited' });
+});
 // The debug agent. While breakpoints are set it starts first and the apps wait for
 // it to have them, so a node that joins later stops at them from its first line;
 // otherwise it starts once the apps have, so it does not compete with them for the
@@ -50,11 +58,27 @@ function beat() {
   gsm.map.store64n(rec + N.heartbeatNs, monotonicNs());
   gsm.map.add64n(rec + N.heartbeatCount, 1);
 }
+// App code is loaded before the first heartbeat: compiling it blocks this thread
+// (hundreds of ms on a busy machine), and until the first beat the node is only
+// 'starting', not yet watched for hangs.
+async function loadApp(name: string): Promise<{ name: string; mod?: KitApp; error?: Error }> {
+  try {
+    // A bundled app by name (runtime/apps/<name>.ts, or the desktop bundle's table),
+    // or the absolute path of a module exporting start(): the developer's own app.
+    if (!name.startsWith('/') && !/^[a-z][a-z0-9-]*$/.test(name)) throw new Error('app names are lower-case words or absolute paths');
+    return { name, mod: name.startsWith('/') ? ((await import(pathToFileURL(name).href)) as KitApp) : await loadKitApp(name) };
+  } catch (err) {
+    return { name, error: err as Error };
+  }
+}
+const loadedApps = await Promise.all(args.apps.map(loadApp));
+
 beat();
 const heartbeat = setInterval(beat, args.heartbeatMs);
 
 let members: number[] = membersOf(gsm.map.load32(H.memberMask));
 const generationListeners: ((g: number, m: number[]) => void)[] = [];
+const threads = new NodeThreads(gsm, args.node, args.incarnation, log, () => members);
 void followGenerations(
   gsm,
   args.node,
@@ -62,10 +86,11 @@ void followGenerations(
     if (entry) members = entry.members;
     log('membership.install', null, { generation, members: entry?.members ?? null });
     for (const l of generationListeners) l(generation, members);
+    threads.relayGeneration(generation, members);
   },
   stopping.signal,
 );
-const ctx: AppContext = {
+const ctx: Omit<AppContext, 'config' | 'publishEndpoint'> = {
   node: args.node,
   incarnation: args.incarnation,
   objects,
@@ -73,18 +98,21 @@ const ctx: AppContext = {
   members: () => members,
   onGeneration: (l) => void generationListeners.push(l),
   signal: stopping.signal,
+  startThread: (name, module, data) => threads.start(name, module, data),
+  threads: () => threads.list(),
 };
 
 const running: { name: string; app: RunningApp }[] = [];
-for (const name of args.apps) {
+for (const { name, mod, error } of loadedApps) {
   try {
-    // A bundled app by name (runtime/apps/<name>.ts), or the absolute path of a
-    // module exporting start(): the developer's own global application.
-    const url = name.startsWith('/') ? pathToFileURL(name).href : new URL(`../apps/${name}.ts`, import.meta.url).href;
-    if (!name.startsWith('/') && !/^[a-z][a-z0-9-]*$/.test(name)) throw new Error('app names are lower-case words or absolute paths');
-    const mod = (await import(url)) as { start?: AppStart };
-    if (typeof mod.start !== 'function') throw new Error(`${name} does not export start()`);
-    running.push({ name, app: await mod.start(ctx) });
+    if (error) throw error;
+    if (typeof mod?.start !== 'function') throw new Error(`${name} does not export start()`);
+    const appCtx: AppContext = {
+      ...ctx,
+      config: args.appConfig?.[name],
+      publishEndpoint: (url) => log(APP_ENDPOINT_EVENT, name, { app: name, url }),
+    };
+    running.push({ name, app: await mod.start(appCtx) });
     log('app.start', name, {});
   } catch (err) {
     log('app.error', name, { message: (err as Error).message });
@@ -99,6 +127,8 @@ process.once('SIGTERM', async () => {
   stopping.abort();
   clearInterval(heartbeat);
   for (const { app } of running) await app.stop?.();
+  await threads.stopAll();
+  backstop.stop();
   log('node.leave', null, { incarnation: args.incarnation });
   gsm.close();
   process.exit(0);

@@ -10,12 +10,14 @@
 // first so its id is invalid before anything else changes.
 import type { Gsm } from '../gsm/gsm';
 import {
+  BLOCK_HEADER_BYTES,
   H,
   MAX_NODES,
   NAME_INDEX_TOMBSTONE,
   NAME_MAX_BYTES,
   N,
   NodeSlotState,
+  BlockState,
   O,
   OBJECT_RECORD_BYTES,
   ObjectState,
@@ -24,9 +26,11 @@ import {
   nodeRecord,
   objectRecord,
 } from '../gsm/layout';
-import { LockCode } from '../gsm/native';
+import { LockCode, threadId } from '../gsm/native';
 import { ContributionHeap } from './allocator';
+import { crashPoint, failPoint } from './crash-points';
 import { ObjectError } from './errors';
+import { threadExists } from './mutex';
 import { formatId, looksLikeId, parseId, validateName, type ObjectId } from './ids';
 
 /** Flags bits shared by every object type (low 16 bits are type-specific). */
@@ -126,7 +130,14 @@ export class Namespace {
         throw new ObjectError('unavailable', `the namespace lock was not free within ${NAMESPACE_LOCK_TIMEOUT_MS} ms (held by pid ${holder})`);
       }
       if (code === LockCode.ABANDONED) {
-        this.repair();
+        try {
+          this.repair();
+        } catch (err) {
+          // Still inconsistent: hand the lock on still ABANDONED, so the next
+          // locker repairs again, rather than keep it or poison it for good.
+          this.map.mutexAbandon(H.namespaceMutex, threadId());
+          throw err;
+        }
         this.map.mutexConsistent(H.namespaceMutex);
       } else if (code !== LockCode.OK) {
         throw new ObjectError('unavailable', `the namespace lock could not be taken (code ${code})`);
@@ -279,6 +290,7 @@ export class Namespace {
       m.write(rec + O.refs, new Uint8Array(MAX_NODES * 4));
       m.store32(rec + O.refs + 4 * me.node, 1);
       m.store32(rec + O.state, ObjectState.Creating);
+      crashPoint('create.creating');
       let dataOffset: number;
       try {
         dataOffset = this.heap(me.node).allocate(dataBytes, slot, generation);
@@ -286,11 +298,15 @@ export class Namespace {
         this.freeSlot(slot);
         throw err;
       }
+      crashPoint('create.allocated');
       zero(this.gsm, dataOffset, dataBytes);
       init?.(dataOffset);
       m.store64n(rec + O.dataOffset, dataOffset);
+      crashPoint('create.initialised');
       this.indexInsert(nameBytes, slot);
+      crashPoint('create.indexed');
       m.store32(rec + O.state, ObjectState.Live);
+      crashPoint('create.live');
       this.bumpVersion();
       return this.readRecord(slot);
     });
@@ -308,17 +324,36 @@ export class Namespace {
     throw new ObjectError('no-space', `the object table is full (${cap} objects)`);
   }
 
-  /** Generation first: from this store on, every id of the old object is invalid. */
+  /**
+   * The new generation and the Free state in one 64-bit store (generation and
+   * state are adjacent words): a kill can never leave a Live record carrying a
+   * generation that was never issued, whose block repair would then free under it.
+   */
   private freeSlot(slot: number) {
     const rec = objectRecord(this.layout, slot);
     const gen = this.map.load32(rec + O.generation);
-    this.map.store32(rec + O.generation, gen >= 0xffffffff ? 1 : gen + 1);
-    this.map.store32(rec + O.state, ObjectState.Free);
+    const next = gen >= 0xffffffff ? 1 : gen + 1;
+    this.map.store64(rec + O.generation, (BigInt(ObjectState.Free) << 32n) | BigInt(next));
   }
 
-  private freeObject(r: ObjectRecord) {
+  /**
+   * A mutex some live thread holds is not freed: its block carries that thread's
+   * robust-list link, and reusing it would cut the kernel's walk at the holder's
+   * death, wedging every mutex it took before. It stays (nameless) until a later
+   * sweep finds it released.
+   */
+  private heldByLiveThread(r: ObjectRecord): boolean {
+    if (r.type !== ObjectType.Mutex && r.type !== ObjectType.Mailbox) return false;
+    if (!this.contributionUsable(r.ownerNode)) return false;
+    return (this.map.load32(r.dataOffset) & 0x3fffffff) !== 0;
+  }
+
+  private freeObject(r: ObjectRecord): boolean {
+    if (this.heldByLiveThread(r)) return false;
     this.freeSlot(r.slot);
+    crashPoint('free.slot-freed');
     this.indexRemove(r.slot);
+    crashPoint('free.unindexed');
     if (this.contributionUsable(r.ownerNode)) {
       try {
         this.heap(r.ownerNode).free(r.dataOffset);
@@ -327,6 +362,7 @@ export class Namespace {
       }
     }
     this.bumpVersion();
+    return true;
   }
 
   private contributionUsable(node: number): boolean {
@@ -339,6 +375,7 @@ export class Namespace {
     return this.withLock(() => {
       const r = this.resolve(target, type);
       this.map.add32(objectRecord(this.layout, r.slot) + O.refs + 4 * me.node, 1);
+      crashPoint('open.referenced');
       return this.readRecord(r.slot);
     });
   }
@@ -354,8 +391,9 @@ export class Namespace {
       if (r.state !== ObjectState.Live || r.generation !== id.generation) return;
       const at = objectRecord(this.layout, r.slot) + O.refs + 4 * me.node;
       if (this.map.load32(at) > 0) this.map.add32(at, -1);
+      crashPoint('close.unreferenced');
       const after = this.readRecord(r.slot);
-      if (after.refs.every((c) => c === 0) && after.flags & (ObjectFlags.Unlinked | ObjectFlags.Orphaned)) this.freeObject(after);
+      if (isGarbage(after)) this.freeObject(after);
     });
   }
 
@@ -370,9 +408,19 @@ export class Namespace {
       if (r.ownerNode !== me.node)
         throw new ObjectError('not-owner', `${r.name} (${r.id}) belongs to node ${r.ownerNode}; only it may delete it`);
       this.map.store32(objectRecord(this.layout, r.slot) + O.flags, (r.flags | ObjectFlags.Unlinked) >>> 0);
+      crashPoint('delete.unlinked');
       this.indexRemove(r.slot);
       this.bumpVersion();
     });
+  }
+
+  /** Frees unreferenced deleted or orphaned objects a held mutex or a crash left behind. */
+  sweep(): Promise<ObjectRecord[]> {
+    return this.withLock(() => this.sweepGarbage());
+  }
+
+  private sweepGarbage(): ObjectRecord[] {
+    return this.list().filter((r) => isGarbage(r) && this.freeObject(r));
   }
 
   /**
@@ -396,8 +444,7 @@ export class Namespace {
         const unreferenced = r.refs.every((c) => c === 0);
         if (r.ownerNode === node) {
           if (unreferenced) {
-            this.freeObject(r);
-            reclaimed.push(r);
+            if (this.freeObject(r)) reclaimed.push(r);
           } else if (!(r.flags & ObjectFlags.Orphaned)) {
             // Its name is released too: survivors must be able to create a
             // replacement, and no new open should find an object over failed memory.
@@ -405,9 +452,8 @@ export class Namespace {
             this.indexRemove(r.slot);
             orphaned.push(r);
           }
-        } else if (unreferenced && r.flags & (ObjectFlags.Unlinked | ObjectFlags.Orphaned)) {
-          this.freeObject(r);
-          reclaimed.push(r);
+        } else if (isGarbage(r)) {
+          if (this.freeObject(r)) reclaimed.push(r);
         }
       }
       this.bumpVersion();
@@ -423,6 +469,20 @@ export class Namespace {
   resetContribution(node: number, reinit: () => void): Promise<ObjectRecord[]> {
     return this.withLock(() => {
       const freed = this.list().filter((r) => r.ownerNode === node);
+      // A mutex in the failed contribution that a live thread elsewhere still
+      // holds is linked into that thread's robust list: re-initialising its block
+      // would cut the kernel's walk at the holder's death. Its unlock (which sees
+      // MEMORY_FAILED) releases the word; until then the memory cannot be reused.
+      for (const r of freed) {
+        if (r.type !== ObjectType.Mutex && r.type !== ObjectType.Mailbox) continue;
+        const tid = this.map.loadRaw32(r.dataOffset) & 0x3fffffff;
+        if (tid && threadExists(tid))
+          throw new ObjectError(
+            'unavailable',
+            `node ${node}'s old contribution still houses mutex ${r.name || r.id}, held by live thread ${tid}; ` +
+              'it can be reused once that thread unlocks it',
+          );
+      }
       for (const r of freed) {
         this.freeSlot(r.slot);
         this.indexRemove(r.slot);
@@ -440,6 +500,7 @@ export class Namespace {
 
   /** Rebuilds every derived structure from the object records (see file comment). */
   repair(): void {
+    failPoint('repair');
     this.gsm.repairFailedMapEpoch();
     let creating = 0;
     for (let slot = 0; slot < this.layout.objectCapacity; slot++) {
@@ -457,9 +518,86 @@ export class Namespace {
       if (state === NodeSlotState.Failed || !this.contributionUsable(node)) continue;
       this.heap(node).repair((slot, gen) => liveKeys.has(`${slot}.${gen}`));
     }
+    // A kill inside close() between dropping the last reference and freeing.
+    const swept = this.sweepGarbage().length;
     this.bumpVersion();
-    this.onRepair?.(`namespace repaired after an abandoned lock (${creating} half-created objects freed)`);
+    this.onRepair?.(`namespace repaired after an abandoned lock (${creating} half-created objects freed, ${swept} unreferenced objects swept)`);
   }
+}
+
+/** Unreferenced and unreachable: deleted, or its contributor died. */
+function isGarbage(r: ObjectRecord): boolean {
+  return r.refs.every((c) => c === 0) && (r.flags & (ObjectFlags.Unlinked | ObjectFlags.Orphaned)) !== 0;
+}
+
+/**
+ * Every invariant the namespace keeps between operations, as readable problems
+ * (empty when consistent): records, name index, allocators and ids agree. For
+ * crash tests and the fault campaign; call it holding no lock, on a quiet GSM.
+ */
+export function checkNamespace(ns: Namespace): string[] {
+  const problems: string[] = [];
+  const { layout, map } = ns.gsm;
+  const table = new Uint8Array(layout.objectCapacity * OBJECT_RECORD_BYTES);
+  map.read(layout.objectTableOffset, table);
+  const live = new Map<string, ObjectRecord>();
+  for (let slot = 0; slot < layout.objectCapacity; slot++) {
+    const state = table[slot * OBJECT_RECORD_BYTES + O.state];
+    if (state === ObjectState.Creating) problems.push(`slot ${slot} is still Creating`);
+    if (state !== ObjectState.Live) continue;
+    const r = decodeRecord(table, slot * OBJECT_RECORD_BYTES, slot);
+    live.set(`${r.slot}.${r.generation}`, r);
+    if (isGarbage(r) && !(r.type === ObjectType.Mutex || r.type === ObjectType.Mailbox))
+      problems.push(`${r.id} (${r.name}) is unreferenced and unreachable but not freed`);
+  }
+  const byName = new Map<string, ObjectRecord>();
+  for (const r of live.values()) {
+    if (!(r.flags & ObjectFlags.Unlinked)) {
+      if (byName.has(r.name)) problems.push(`two live objects are named ${r.name}`);
+      byName.set(r.name, r);
+      try {
+        const found = ns.resolve(r.name);
+        if (found.id !== r.id) problems.push(`name ${r.name} resolves to ${found.id}, not ${r.id}`);
+      } catch (err) {
+        problems.push(`${r.id} (${r.name}) is not found by name: ${(err as Error).message}`);
+      }
+    }
+  }
+  const index = new Uint8Array(layout.nameIndexCapacity * 4);
+  map.read(layout.nameIndexOffset, index);
+  const iv = new DataView(index.buffer);
+  for (let i = 0; i < layout.nameIndexCapacity; i++) {
+    const e = iv.getUint32(4 * i, true);
+    if (e === 0 || e === NAME_INDEX_TOMBSTONE) continue;
+    const slot = e - 1;
+    const r = [...live.values()].find((x) => x.slot === slot);
+    if (!r) problems.push(`name index entry ${i} points at slot ${slot}, which is not live`);
+    else if (r.flags & ObjectFlags.Unlinked) problems.push(`name index entry ${i} points at deleted ${r.id}`);
+  }
+  for (let node = 0; node < layout.maxNodes; node++) {
+    if (!ns.gsm.isAccessible(contribution(layout, node), layout.contributionBytes)) continue;
+    const { blocks, brokenAt } = ns.heap(node).walk();
+    if (brokenAt !== null) problems.push(`node ${node}'s block chain is broken at ${brokenAt}`);
+    const used = new Map<string, number>();
+    let usedBytes = 0;
+    for (const b of blocks) {
+      if (b.state !== BlockState.Used) continue;
+      usedBytes += b.size;
+      const key = `${b.objectSlot}.${b.objectGeneration}`;
+      if (!live.has(key)) problems.push(`node ${node}'s block at ${b.offset} belongs to ${key}, which is not live`);
+      if (used.has(key)) problems.push(`object ${key} has two blocks on node ${node}`);
+      used.set(key, b.offset);
+    }
+    for (const r of live.values()) {
+      if (r.ownerNode !== node) continue;
+      const at = used.get(`${r.slot}.${r.generation}`);
+      if (at === undefined) problems.push(`${r.id} (${r.name}) has no block in node ${node}'s contribution`);
+      else if (at + BLOCK_HEADER_BYTES !== r.dataOffset) problems.push(`${r.id} points at ${r.dataOffset}, its block is at ${at}`);
+    }
+    const recorded = map.load64n(nodeRecord(layout, node) + N.usedBytes);
+    if (recorded !== usedBytes) problems.push(`node ${node} records ${recorded} bytes used, its blocks hold ${usedBytes}`);
+  }
+  return problems;
 }
 
 function zero(gsm: Gsm, offset: number, length: number) {

@@ -41,17 +41,18 @@ describe('mcs status tools', () => {
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
     assert.equal(lines.length, 5);
-    assert.match(lines[0]!, /^NODE\s+STATE\s+PID\s+INC\s+HEARTBEAT\s+JOINED\s+GSM HOUSED\s+GSM USED\s+APPS$/);
+    assert.match(lines[0]!, /^NODE\s+STATE\s+PID\s+INC\s+HEARTBEAT\s+SUSPICION\s+EXPECTED\s+DEADLINE\s+JOINED\s+GSM HOUSED\s+GSM USED\s+RESTARTS\s+APPS\s+THREADS$/);
     // Left-aligned columns start where their header starts; right-aligned ones end where it ends.
     const [state, apps] = columnStarts(lines[0]!, ['STATE', 'APPS']);
     const pidEnd = lines[0]!.indexOf('PID') + 3;
     for (const line of lines.slice(1)) {
       assert.match(line.slice(state!), /^(up|failed)\b/);
-      assert.match(line.slice(apps!), /^(webcache|-)$/);
+      assert.match(line.slice(apps!), /^(webcache|-)\s+(main:\d+|-)$/);
       assert.match(line.slice(0, pidEnd), /(\d+|-)$/);
     }
-    assert.match(lines[1]!, /^\s+0\s+up\s+1000\s+1\s+3ms\s+gen 1\s+16\.0 MiB\s+1\.0 KiB\s+webcache$/);
+    assert.match(lines[1]!, /^\s+0\s+up\s+1000\s+1\s+3ms\s+0\.0\s+20ms\s+110ms\s+gen 1\s+16\.0 MiB\s+1\.0 KiB\s+0\s+webcache\s+main:1000$/);
     assert.match(lines[4]!, /16\.0 MiB \(failed\)/);
+    assert.match(lines[4]!, /\s5 \(gave up\)\s/, 'a node the restart policy gave up on says so');
   });
 
   test('--json prints exactly the API result, which parses', async () => {

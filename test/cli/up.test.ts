@@ -27,7 +27,7 @@ describe('mcs up / down', () => {
 
   test('up starts the multicomputer with the given options and serves it; down stops it', async () => {
     const stateDir = path.join(tmp.dir, 'uptest');
-    const up = startMcs(['--cluster', 'uptest', 'up', '--nodes', '3', '--app', 'webcache', '--app', 'kv', '--heartbeat-ms', '50'], env);
+    const up = startMcs(['--cluster', 'uptest', 'up', '--nodes', '3', '--app', 'webcache', '--app', 'kv', '--heartbeat-ms', '50', '--cache-mode', 'off', '--site', tmp.dir], env);
     const out = new Output(up.stdout);
     const upDone = finish(up);
     await until('the control server', () => out.text.includes('control: http://127.0.0.1:'));
@@ -39,6 +39,7 @@ describe('mcs up / down', () => {
       gsmMb: 64,
       apps: ['webcache', 'kv'],
       heartbeatMs: 50,
+      appConfig: { webcache: { mode: 'off', site: tmp.dir, cacheMb: 16, basePort: 0 } },
     });
     // Without a terminal the status goes out as plain lines.
     await until('a status line', () => /generation 5, members 0-2, 3\/4 nodes up, 30 log rows/.test(out.text));

@@ -60,7 +60,7 @@ describe('a multicomputer under node failures', () => {
       const [node, inc] = key.split('/').map(Number);
       assert.deepEqual(mc.query.checkGaps(node, inc), [], `node ${node} incarnation ${inc} has no gap in its event sequence`);
     }
-    assert.ok(mc.nodes().every((n) => n.state === 'up'), 'the supervisor kept running and every node is back');
+    await until('the supervisor kept running and every node is back', () => mc.nodes().every((n) => n.state === 'up'));
   });
 
   it('a SIGKILLed holder: its waiter gets ABANDONED, its memory reads the dummy pattern, its ids are invalid', async () => {
@@ -172,7 +172,7 @@ describe('a multicomputer under node failures', () => {
   });
 
   it('a waiter that swallowed a wake and was killed: its slot is cleared and the next waiter gets the lock', async () => {
-    // Node 0's copy of the app finds no lock yet and stops; the added node's waits.
+    // Node 0's copy of the app does nothing; the added node's waits.
     // A long heartbeat timeout: the busy node must die by our hand, not be fenced.
     const h = await startTestMulticomputer({ nodes: 1, apps: [testApp('waitbusy')], heartbeatTimeoutMs: 10_000 });
     const gsm = Gsm.attach(`/mcs-${h.name}`);
@@ -189,7 +189,7 @@ describe('a multicomputer under node failures', () => {
       const behind = await startActor(`/mcs-${h.name}`, 10);
       await behind.call('openMutex', { name: 'shared.lock' });
       const got = behind.call('lock', { name: 'shared.lock' });
-      await until('both wait', () => shared.state().waiters.length === 2);
+      await until('both wait', () => shared.state().waiters.length === 2, 60_000);
       shared.unlock(); // wakes the first waiter: the busy node, which will never retry
       await sleep(100);
       process.kill(mc.nodes().find((n) => n.id === busy)!.pid!, 'SIGKILL');
@@ -199,6 +199,31 @@ describe('a multicomputer under node failures', () => {
       assert.equal(shared.state().waiterCount, 0);
       assert.ok(mc.query.query({ kinds: ['mutex.waiters-cleared'], object: shared.id }).rows.length >= 1);
       await behind.kill();
+    } finally {
+      gsm.close();
+      await h.stop();
+    }
+  });
+
+  it("a failed contribution housing a mutex a live thread holds is not reused until that thread lets go", async () => {
+    const h = await startTestMulticomputer({ nodes: 2, apps: [testApp('housing')] });
+    const gsm = Gsm.attach(`/mcs-${h.name}`);
+    try {
+      const { mc } = h;
+      await until('node 1 houses its mutex', () => mc.query.query({ kinds: ['housing.created'], nodes: [1] }).rows.length === 1);
+      const here = new GlobalObjects(gsm, { node: 9, incarnation: 1 });
+      const housed = await here.openMutex('housed.node1');
+      assert.equal(housed.tryLock(), 'OK', 'held by this (live) thread; its block carries our robust-list link');
+      await mc.killNode(1);
+      await assert.rejects(mc.restartNode(1), /held by live thread/, 'the old contribution is not re-initialised under our link');
+      assert.equal(housed.unlock(), 'MEMORY_FAILED', 'our unlock sees the failed memory and lets go');
+      await mc.restartNode(1);
+      assert.equal(mc.nodes().find((n) => n.id === 1)!.state, 'up');
+      // Our robust list is intact: a lock taken and dropped now unlinks cleanly.
+      const other = await here.openMutex('housed.node0');
+      assert.equal(other.tryLock(), 'OK');
+      assert.equal(other.unlock(), 'OK');
+      await other.close();
     } finally {
       gsm.close();
       await h.stop();

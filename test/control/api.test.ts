@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  logCursorOf,
   ControlError,
   MAX_READ_BYTES,
   methodNames,
@@ -13,6 +14,7 @@ import {
   type LogRow,
 } from '../../runtime/control/api';
 import { matchesLogFilter } from '../../runtime/control/api/log-filter';
+import { cursorOf } from '../../runtime/log/query';
 import { parseClientMessage } from '../../runtime/control/api/protocol';
 
 function rejects(method: Parameters<typeof parseParams>[0], params: unknown, pattern: RegExp): void {
@@ -158,5 +160,11 @@ describe('WebSocket message parsing', () => {
     assert.deepEqual(parseClientMessage('nope'), { ok: false, message: 'message is not valid JSON', id: null });
     assert.match((parseClientMessage('{"hello":1}') as { message: string }).message, /expected \{id, method, params\}/);
     assert.match((parseClientMessage('{"id":1,"method":"status","extra":1}') as { message: string }).message, /extra/);
+  });
+});
+
+describe('log cursors', () => {
+  test("a client names any row's position with the cursor the event log itself makes", () => {
+    for (const id of [0, 1, 35, 36, 123456789]) assert.equal(logCursorOf(id), cursorOf({ id }));
   });
 });

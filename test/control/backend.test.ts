@@ -35,6 +35,13 @@ function view(id: number, extra: Partial<NodeView> = {}): NodeView {
     gsmUsedBytes: 1000 * (id + 1),
     contributionFailed: false,
     apps: ['counter'],
+    suspicion: 0,
+    expectedIntervalMs: 100,
+    deadlineMs: 276,
+    detectorLagMs: 0.5,
+    restarts: 0,
+    restartGaveUp: false,
+    endpoints: [],
     ...extra,
   };
 }
@@ -49,6 +56,13 @@ class FakeMulticomputer implements Multicomputer {
   readonly startedAtNs = monotonicNs();
   readonly heartbeatPeriodMs = 100;
   readonly heartbeatTimeoutMs = 250;
+  restartPolicy: 'never' | 'on-failure' = 'never';
+  setRestartPolicy(mode: 'never' | 'on-failure') {
+    this.restartPolicy = mode;
+  }
+  detectorHealth() {
+    return { detectorLagMs: 0.5, localHealth: 1, checks: 10, stalls: 0 };
+  }
   views: NodeView[] = [0, 1, 2, 3].map((id) => view(id));
   history: GenerationRecord[] = [
     { generation: 1, members: [], cause: 'start', atMs: this.startedAtMs },
@@ -214,6 +228,10 @@ describe('control backend: status tools', () => {
     assert.equal(st.nodeCount, 4);
     assert.equal(st.heartbeatPeriodMs, 100);
     assert.equal(st.heartbeatTimeoutMs, 250);
+    assert.equal(st.restartPolicy, 'never');
+    assert.equal(st.detectorLagMs, 0.5, "the detector's own lag is part of the status");
+    assert.deepEqual(await s.call('setRestartPolicy', { policy: 'on-failure' }), { policy: 'on-failure' });
+    assert.equal((await s.call('status')).restartPolicy, 'on-failure');
     assert.deepEqual(st.gsm, {
       name: s.t.name,
       totalBytes: layout.totalBytes,
@@ -233,7 +251,8 @@ describe('control backend: status tools', () => {
 
   test('nodes and generations: the supervisor views, sorted, as the API data', async () => {
     const s = setup('nodes');
-    s.mc.views = [view(2), view(0, { state: 'failed', pid: null, heartbeatAgeMs: null, contributionFailed: true, apps: [] }), view(1)];
+    const failed = { suspicion: null, expectedIntervalMs: null, deadlineMs: null, restarts: 2, restartGaveUp: true };
+    s.mc.views = [view(2), view(0, { state: 'failed', pid: null, heartbeatAgeMs: null, contributionFailed: true, apps: [], ...failed }), view(1)];
     const nodes = await s.call('nodes');
     assert.deepEqual(
       nodes.map((n) => n.id),
@@ -250,8 +269,16 @@ describe('control backend: status tools', () => {
       gsmUsedBytes: 1000,
       contributionFailed: true,
       apps: [],
+      suspicion: null,
+      expectedIntervalMs: null,
+      deadlineMs: null,
+      detectorLagMs: 0.5,
+      restarts: 2,
+      restartGaveUp: true,
+      threads: [],
+      endpoints: [],
     });
-    assert.deepEqual(nodes[2], { ...view(2) });
+    assert.deepEqual(nodes[2], { ...view(2), threads: [] });
     const gens = await s.call('generations');
     assert.deepEqual(gens, [
       { generation: 1, members: [], cause: 'start', atMs: s.mc.startedAtMs },

@@ -76,7 +76,15 @@ export class FixtureBackend implements ControlBackend {
     gsmUsedBytes: 1024 * (id + 1),
     contributionFailed: id === 3,
     apps: id === 3 ? [] : ['webcache'],
+    suspicion: id === 3 ? null : 0.5 * id,
+    expectedIntervalMs: id === 3 ? null : 20,
+    deadlineMs: id === 3 ? null : 110,
+    detectorLagMs: 1,
+    restarts: id === 3 ? 5 : 0,
+    restartGaveUp: id === 3,
+    threads: id === 3 ? [] : [{ name: 'main', tid: 1000 + id, kind: 'main' as const, state: 'running' as const, startedAtMs: 1_700_000_000_000, endedAtMs: null }],
   }));
+  restartPolicy: 'never' | 'on-failure' = 'on-failure';
 
   sectionList: SectionInfo[] = [
     {
@@ -150,6 +158,8 @@ export class FixtureBackend implements ControlBackend {
       },
       objects: { sections: 2, mutexes: 5, events: 2, hwlocks: 1, mailboxes: 1 },
       logRows: this.logRows.length,
+      restartPolicy: this.restartPolicy,
+      detectorLagMs: 1,
     };
   }
 
@@ -255,6 +265,12 @@ export class FixtureBackend implements ControlBackend {
     const n = this.node(p.node);
     n.state = 'up';
     return n;
+  }
+
+  setRestartPolicy(p: Params<'setRestartPolicy'>) {
+    this.record('setRestartPolicy', p);
+    this.restartPolicy = p.policy;
+    return { policy: this.restartPolicy };
   }
 
   restartNode(p: Params<'restartNode'>): NodeInfo {

@@ -63,8 +63,8 @@ export class Socket {
   readonly opened: Promise<void>;
   readonly closed: Promise<number>;
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
+  constructor(url: string, options?: WebSocket.ClientOptions) {
+    this.ws = new WebSocket(url, options);
     this.ws.on('message', (data) => {
       this.queue.push(JSON.parse(data.toString()));
       this.waiters.splice(0).forEach((w) => w());

@@ -74,6 +74,10 @@ const ops: Record<string, (a: Args) => unknown> = {
     const m = await get<Mailbox>(a.name).receive(a.timeoutMs ?? Infinity);
     return m && { fromNode: m.fromNode, text: new TextDecoder().decode(m.data) };
   },
+  delete: async (a) => {
+    await handles.get(a.name)!.delete();
+    handles.delete(a.name);
+  },
   close: async (a) => {
     await handles.get(a.name)!.close();
     handles.delete(a.name);

@@ -65,10 +65,11 @@ process.on('exit', () => {
   for (const c of actors) c.kill('SIGKILL');
 });
 
-export async function startActor(gsmName: string, node: number, incarnation = 1): Promise<Actor> {
+export async function startActor(gsmName: string, node: number, incarnation = 1, env: Record<string, string> = {}): Promise<Actor> {
   const child = fork(path.join(here, 'actor.ts'), [gsmName, String(node), String(incarnation)], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
   });
   actors.add(child);
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();

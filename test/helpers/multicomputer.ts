@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RestartMode } from '../../runtime/cluster/restart-policy';
 import { Supervisor, startMulticomputer } from '../../runtime/cluster/supervisor';
 
 let counter = 0;
@@ -26,6 +27,10 @@ export async function startTestMulticomputer(opts: {
   heartbeatTimeoutMs?: number;
   dir?: string;
   name?: string;
+  /** Tests see failed nodes stay failed unless they ask for the restart policy. */
+  restart?: RestartMode;
+  gsmMb?: number;
+  appConfig?: Record<string, unknown>;
 }): Promise<TestMulticomputer> {
   const dir = opts.dir ?? mkdtempSync(path.join(tmpdir(), 'mcs-mc-'));
   const name = opts.name ?? `t${process.pid}-${++counter}`;
@@ -33,10 +38,12 @@ export async function startTestMulticomputer(opts: {
     name,
     stateDir: dir,
     nodes: opts.nodes,
-    gsmMb: 2,
+    gsmMb: opts.gsmMb ?? 2,
     apps: opts.apps ?? [],
+    appConfig: opts.appConfig,
     heartbeatMs: opts.heartbeatMs ?? 100,
     heartbeatTimeoutMs: opts.heartbeatTimeoutMs,
+    restart: opts.restart ?? 'never',
   });
   return {
     mc,

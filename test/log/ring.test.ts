@@ -219,6 +219,22 @@ describe('event ring', () => {
     }
   });
 
+  it('drainAfterDeath does not trust a corrupted reserve counter: one log.corrupt event, no unbounded loop', () => {
+    const r = ring(8);
+    try {
+      r.reader.reset(1, 1);
+      const w = new EventRingWriter(r.map, OFFSET, r.bytes);
+      w.append('a', null);
+      assert.deepEqual(seqs(r.reader.drain()), [1]);
+      r.map.store64n(OFFSET + H.reserved, 2 ** 52); // a wild write
+      const dead = r.reader.drainAfterDeath();
+      assert.deepEqual(dead.events.map((e) => [e.seq, e.kind]), [[2, 'log.corrupt']]);
+      assert.equal(r.reader.pending(), 0);
+    } finally {
+      r.dispose();
+    }
+  });
+
   it('drainAfterDeath reports a dead producer\'s dropped events as log.overflow', () => {
     const r = ring(4);
     try {

@@ -43,7 +43,8 @@ function fakeIpcMain() {
   const invoke = async (channel: string, frameUrl: string | null, ...args: unknown[]) => {
     const listener = listeners.get(channel);
     assert.ok(listener, `no handler for ${channel}`);
-    return listener(frameUrl === null ? { senderFrame: null } : { senderFrame: { url: frameUrl } }, ...args);
+    const sender = { id: 1, send: () => {}, isDestroyed: () => false, once: () => {} };
+    return listener(frameUrl === null ? { senderFrame: null, sender } : { senderFrame: { url: frameUrl }, sender }, ...args);
   };
   return { ipc, invoke };
 }

@@ -36,7 +36,11 @@ export interface WebSocketLike {
 export interface RemoteOptions {
   /** http://127.0.0.1:PORT */
   url: string;
-  token: string;
+  /**
+   * The bearer token (CLI, tests). Absent in a browser signed in through the
+   * one-time login URL: its session cookie goes with every same-origin request.
+   */
+  token?: string;
   fetch?: typeof fetch;
   openWebSocket?: (url: string) => WebSocketLike;
 }
@@ -68,7 +72,7 @@ export function createRemoteClient(remote: RemoteOptions): ControlClient {
     try {
       res = await fetchImpl(`${base}/api/${name}`, {
         method: 'POST',
-        headers: { Authorization: `Bearer ${remote.token}`, 'Content-Type': 'application/json' },
+        headers: { ...(remote.token ? { Authorization: `Bearer ${remote.token}` } : {}), 'Content-Type': 'application/json' },
         body: JSON.stringify(checked),
       });
     } catch {
@@ -117,7 +121,7 @@ export function createRemoteClient(remote: RemoteOptions): ControlClient {
     let opened = false;
     socket.onopen = () => {
       opened = true;
-      socket.send(JSON.stringify({ token: remote.token }));
+      if (remote.token) socket.send(JSON.stringify({ token: remote.token }));
       for (const text of queue.splice(0)) socket.send(text);
     };
     socket.onmessage = (ev) => handleMessage(typeof ev.data === 'string' ? ev.data : String(ev.data));
@@ -130,7 +134,10 @@ export function createRemoteClient(remote: RemoteOptions): ControlClient {
         !opened
           ? notAnswering()
           : ev.code === 4401
-            ? new ControlError('unauthorized', 'the multicomputer refused the token')
+            ? new ControlError(
+                'unauthorized',
+                remote.token ? 'the multicomputer refused the token' : 'not signed in: open the one-time login URL that `mcs console` printed',
+              )
             : new ControlError('unavailable', `lost the connection to the multicomputer at ${base}`),
       );
     };

@@ -1229,8 +1229,15 @@ int Unlock(ThreadRobust* h, Mapping* m, uint8_t* mu, bool failed) {
   long i = FindHeld(h, m, (uint64_t)(mu - m->base));
   if (failed) {
     // The memory under a held mutex failed: forget it locally so this thread's
-    // robust list never names failed (later re-initialised) memory.
+    // robust list never names failed (later re-initialised) memory. The word
+    // itself is released underneath the failure model (its writes are dropped
+    // for everyone else): the membership service reads it raw to know when the
+    // failed contribution no longer houses a mutex a live thread has linked.
     if (i >= 0) RobustDequeueAt(h, (size_t)i);
+    uint32_t v = __atomic_load_n(Word(mu), __ATOMIC_ACQUIRE);
+    while ((v & FUTEX_TID_MASK) == tid &&
+           !__atomic_compare_exchange_n(Word(mu), &v, 0u, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    }
     return kUnlockMemoryFailed;
   }
   if ((__atomic_load_n(Word(mu), __ATOMIC_ACQUIRE) & FUTEX_TID_MASK) != tid) {
@@ -1498,6 +1505,19 @@ napi_value IsAccessible(napi_env env, napi_callback_info info) {
   return r;
 }
 
+// loadRaw32(offset): a word read underneath the failed-memory model. Only for the
+// membership service's own bookkeeping of a failed contribution (is a mutex there
+// still linked by a live holder?); applications must see failed memory as failed.
+napi_value LoadRaw32(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], self;
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  Mapping* m = Unwrap(env, self);
+  uint64_t off;
+  if (!m || argc < 1 || !GetIndex(env, argv[0], &off, "offset") || !CheckRange(env, m, off, 4, 4)) return nullptr;
+  return U32(env, __atomic_load_n(reinterpret_cast<uint32_t*>(m->base + off), __ATOMIC_ACQUIRE));
+}
+
 napi_value ThreadId(napi_env env, napi_callback_info) { return U32(env, (uint32_t)Tid()); }
 
 napi_value TicksNow(napi_env env, napi_callback_info) {
@@ -1587,6 +1607,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"configureFailureModel", nullptr, ConfigureFailureModel, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setIdentity", nullptr, SetIdentity, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isAccessible", nullptr, IsAccessible, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"loadRaw32", nullptr, LoadRaw32, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_value ctor;
   NAPI_OK(napi_define_class(env, "Mapping", NAPI_AUTO_LENGTH, MappingCtor, nullptr,

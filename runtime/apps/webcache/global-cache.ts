@@ -1,0 +1,576 @@
+// The paper's McsWebCache (§4.1–4.3) as a recoverable component: one cache shared
+// by every node's Web server. The master's area holds the hash table of chain
+// heads and one global mutex per chain; each file is cached contiguously in the
+// cache area of the node that read it from disk, and each node allocates and
+// evicts (LRU) only in its own area. Hits on another node's entry are counted in
+// a per-instance reference count, so the owner never evicts an entry being
+// copied out; a node that fails takes its counts with it (recovery clears them).
+//
+// One cache area per node (a section in its contribution, with a local
+// allocator) rather than one section per file: a put then costs no namespace
+// operation, the object table is not filled with files, and the allocator's
+// state is local memory that fails with its node, like the area itself.
+//
+// The request path (get/put/evict) is written as consistent blocks only: no
+// lockout, retry or release-on-failure code of its own (paper Figure 6 needs
+// about ten such lines per access). Recovery (§4.2): the master rebuilds the
+// table (new mutexes for abandoned-and-poisoned or relocated ones, empty
+// chains), then every member re-links the files it caches and clears the
+// references of failed instances. `local` mode runs the same code over
+// process-local memory and mutexes (Figure 7's "local" bar).
+import { MAX_NODES } from '../../gsm/layout';
+import type { AppContext } from '../../nodes/app-context';
+import { McsComponent, Unrecoverable, globalSpace, localSpace, type Area, type ComponentSpace, type Lockable, type RecoveryContext, type Region, type Tx } from '../../sdk';
+import type { CacheMode, CacheStats, FileCache, FileStamp } from './cache-api';
+import {
+  ENTRY,
+  ENTRY_MAGIC,
+  MASTER,
+  MAX_KEY_BYTES,
+  PROBE_BYTES,
+  dataOffsetOf,
+  decodeHeader,
+  entryBytes,
+  hashKey,
+  headerProblem,
+  masterAreaBytes,
+  type EntryHeader,
+} from './cache-layout';
+
+export const WEBCACHE_COMPONENT = 'webcache';
+
+export interface GlobalCacheOptions {
+  /** Bytes of this node's cache area (its share of the global cache). */
+  bytes: number;
+  /** Hash chains (each with its own global mutex). */
+  buckets?: number;
+  /** A request waits at most this long for a recovery before it falls back to the disk. */
+  requestDeadlineMs?: number;
+}
+
+interface LocalEntry {
+  rel: number;
+  capacity: number;
+  key: Uint8Array;
+  bucket: number;
+  stamp: FileStamp;
+}
+
+/** The accesses chain walks need: a consistent block's Tx, or recovery's direct access. */
+interface Access {
+  read(r: Region, rel: number, into: Uint8Array): Uint8Array;
+  load64(r: Region, rel: number): number;
+  store64(r: Region, rel: number, value: number): void;
+  fail(cause: string): never;
+}
+
+const enc = new TextEncoder();
+const MAX_CHAIN_STEPS = 1 << 16;
+
+/** Free-space list of this node's cache area (local memory: it fails with the node, like the area). */
+class AreaHeap {
+  private free: { rel: number; bytes: number }[];
+  constructor(bytes: number) {
+    this.free = [{ rel: 0, bytes }];
+  }
+  alloc(bytes: number): number | null {
+    const i = this.free.findIndex((f) => f.bytes >= bytes);
+    if (i < 0) return null;
+    const f = this.free[i];
+    const rel = f.rel;
+    if (f.bytes === bytes) this.free.splice(i, 1);
+    else this.free[i] = { rel: f.rel + bytes, bytes: f.bytes - bytes };
+    return rel;
+  }
+  release(rel: number, bytes: number): void {
+    let i = this.free.findIndex((f) => f.rel > rel);
+    if (i < 0) i = this.free.length;
+    this.free.splice(i, 0, { rel, bytes });
+    // Coalesce with neighbours.
+    if (i + 1 < this.free.length && rel + bytes === this.free[i + 1].rel) {
+      this.free[i].bytes += this.free[i + 1].bytes;
+      this.free.splice(i + 1, 1);
+    }
+    if (i > 0 && this.free[i - 1].rel + this.free[i - 1].bytes === rel) {
+      this.free[i - 1].bytes += this.free[i].bytes;
+      this.free.splice(i, 1);
+    }
+  }
+}
+
+export class CacheComponent extends McsComponent implements FileCache {
+  readonly mode: CacheMode;
+  private readonly nBuckets: number;
+  private readonly deadlineMs: number;
+  /** This node's cache area and its allocator. */
+  private mine: Area | null = null;
+  private heap: AreaHeap;
+  private mineFailed = false;
+  /** Files this node caches, oldest use first (local state to rebuild from, §4.2). */
+  private readonly entries = new Map<number, LocalEntry>();
+  /** Local copies of the chains' mutex handles (§4.3.2: a failed GSM cannot hide what to unlock). */
+  private chains: (Lockable | null)[] = [];
+  /** Other members' cache areas, opened on first use in each view. */
+  private readonly areas = new Map<number, Area>();
+  private readonly counters = { hits: 0, misses: 0, evictions: 0, fallbacks: 0 };
+
+  constructor(
+    space: ComponentSpace,
+    private readonly cacheOpts: GlobalCacheOptions,
+  ) {
+    const buckets = cacheOpts.buckets ?? 64;
+    super(space, { name: WEBCACHE_COMPONENT, masterAreaBytes: masterAreaBytes(buckets) });
+    this.mode = space.kind;
+    this.nBuckets = buckets;
+    this.deadlineMs = cacheOpts.requestDeadlineMs ?? 2000;
+    this.heap = new AreaHeap(cacheOpts.bytes);
+  }
+
+  // ------------------------------------------------------------ FileCache (the request path)
+
+  async get(key: string, stamp: FileStamp): Promise<Uint8Array | null> {
+    const k = enc.encode(key);
+    if (k.length > MAX_KEY_BYTES) return null;
+    const bucket = hashKey(k) % this.nBuckets;
+    let retried = false;
+    let out: Uint8Array | null = null;
+    try {
+      out = await this.consistent(
+        async (tx) => {
+          const chain = this.chains[bucket]!;
+          await tx.lock(chain);
+          const hit = await this.find(tx, bucket, k, stamp);
+          if (!hit) return null;
+          const refs = hit.rel + ENTRY.refs + 4 * this.node;
+          tx.add32(hit.region, refs, 1);
+          tx.onRelease(() => this.unref(hit.region, refs));
+          tx.store64(hit.region, hit.rel + ENTRY.lastAccess, Date.now());
+          tx.unlock(chain);
+          this.touch(hit.region, hit.rel);
+          return tx.read(hit.region, hit.rel + dataOffsetOf(hit.h.keyLength), new Uint8Array(hit.h.dataLength));
+        },
+        { deadlineMs: this.deadlineMs, onRetry: () => (retried = true) },
+      );
+    } catch (err) {
+      if (!(err instanceof Unrecoverable)) throw err;
+      retried = true;
+    }
+    if (out) this.counters.hits++;
+    else this.counters.misses++;
+    if (!out && retried) this.counters.fallbacks++;
+    return out;
+  }
+
+  async put(key: string, stamp: FileStamp, bytes: Uint8Array): Promise<void> {
+    const k = enc.encode(key);
+    if (k.length > MAX_KEY_BYTES || !this.mine || this.mineFailed) return;
+    const capacity = entryBytes(k.length, bytes.length);
+    if (capacity > this.cacheOpts.bytes / 4) return; // big files are streamed from disk, not cached
+    const rel = await this.allocate(capacity);
+    if (rel === null) return;
+    const bucket = hashKey(k) % this.nBuckets;
+    if (!this.writeEntry(rel, capacity, k, bucket, stamp, bytes)) {
+      this.heap.release(rel, capacity);
+      return;
+    }
+    // Local state first, then global (paper §3.6.4): a recovery in between links it for us.
+    const entry: LocalEntry = { rel, capacity, key: k, bucket, stamp };
+    this.entries.set(rel, entry);
+    const mineAt = this.mine.offset + rel;
+    try {
+      const keep = await this.consistent(
+        async (tx) => {
+          await tx.lock(this.chains[bucket]!);
+          // Dropped by a recovery meanwhile (a copy was already cached): its memory may be reused.
+          if (this.entries.get(rel) !== entry) return false;
+          let duplicate = false;
+          let linked = false;
+          await this.walk(tx, bucket, (at, h, keyMatches, prev) => {
+            if (at === mineAt) linked = true;
+            else if (keyMatches && sameStamp(h, stamp)) duplicate = true;
+            else if (keyMatches) {
+              // An older version of the file: off the chain (its owner frees it when it evicts).
+              this.setNext(tx, prev, h.next);
+              return 'removed';
+            }
+            return 'next';
+          }, k);
+          if (linked) return true;
+          if (duplicate) return false;
+          tx.store64(this.mine!, rel + ENTRY.next, tx.load64(this.masterArea!, headAt(bucket)));
+          tx.store64(this.masterArea!, headAt(bucket), mineAt);
+          return true;
+        },
+        { deadlineMs: this.deadlineMs },
+      );
+      if (!keep) this.drop(entry);
+    } catch (err) {
+      if (!(err instanceof Unrecoverable)) throw err;
+      // Stays in the local list: the next recovery links it, or LRU evicts it.
+    }
+  }
+
+  stats(): CacheStats {
+    let bytesCached = 0;
+    for (const e of this.entries.values()) bytesCached += e.capacity;
+    return { ...this.counters, bytesCached, files: this.entries.size };
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+  }
+
+  // ------------------------------------------------------------ chains
+
+  private headRegion(): Region {
+    return this.masterArea!;
+  }
+
+  /** The region (a member's cache area) holding absolute offset `at`, opening it on first use. */
+  private async regionOf(access: Access, at: number): Promise<Region> {
+    const known = this.regionAt(at);
+    if (known) return known;
+    const table = new Uint8Array(MASTER.areaBytes * MAX_NODES);
+    access.read(this.headRegion(), MASTER.areas, table);
+    const v = new DataView(table.buffer);
+    for (let n = 0; n < MAX_NODES; n++) {
+      const gen = v.getUint32(n * MASTER.areaBytes + 4, true);
+      if (!gen || n === this.node || this.areas.has(n)) continue;
+      let area: Area;
+      try {
+        area = await this.space.openArea(`${v.getUint32(n * MASTER.areaBytes, true)}.${gen}`);
+      } catch (err) {
+        access.fail(`cache area of node ${n}: ${(err as Error).message}`);
+      }
+      this.areas.set(n, area);
+      if (at >= area.offset && at < area.offset + area.bytes) return area;
+    }
+    access.fail(`chain entry at ${at} lies in no member's cache area`);
+  }
+
+  /**
+   * Walks chain `bucket`, bounded and validated at every step; `visit` sees each
+   * entry (and where its predecessor's link lives) and may unlink it.
+   */
+  private async walk(
+    access: Access,
+    bucket: number,
+    visit: (at: number, h: EntryHeader, keyMatches: boolean, prev: { region: Region; rel: number }) => 'next' | 'removed' | 'stop',
+    key: Uint8Array,
+  ): Promise<void> {
+    const probe = new Uint8Array(PROBE_BYTES);
+    let prev: { region: Region; rel: number } = { region: this.headRegion(), rel: headAt(bucket) };
+    let at = access.load64(prev.region, prev.rel);
+    for (let steps = 0; at !== 0; steps++) {
+      if (steps > MAX_CHAIN_STEPS) access.fail(`chain ${bucket} does not end: corrupt`);
+      const region = await this.regionOf(access, at);
+      const rel = at - region.offset;
+      const len = Math.min(PROBE_BYTES, region.bytes - rel);
+      if (len < ENTRY.key) access.fail(`chain ${bucket}: entry at ${at} overruns its area`);
+      const buf = access.read(region, rel, probe.subarray(0, len));
+      const h = decodeHeader(buf);
+      const problem = headerProblem(h, rel, region.bytes, bucket, this.nBuckets);
+      if (problem) access.fail(`chain ${bucket}: entry at ${at}: ${problem}`);
+      let matches = h.keyLength === key.length;
+      if (matches) {
+        const stored = ENTRY.key + key.length <= len ? buf.subarray(ENTRY.key, ENTRY.key + key.length) : access.read(region, rel + ENTRY.key, new Uint8Array(key.length));
+        for (let i = 0; i < key.length && matches; i++) matches = stored[i] === key[i];
+      }
+      const r = visit(at, h, matches, prev);
+      if (r === 'stop') return;
+      if (r === 'next') prev = { region, rel: rel + ENTRY.next };
+      at = h.next;
+    }
+  }
+
+  private setNext(access: Access, prev: { region: Region; rel: number }, value: number) {
+    access.store64(prev.region, prev.rel, value);
+  }
+
+  private async find(tx: Tx, bucket: number, key: Uint8Array, stamp: FileStamp) {
+    let found: { region: Region; rel: number; h: EntryHeader } | null = null;
+    let region: Region | null = null;
+    await this.walk(tx, bucket, (at, h, matches) => {
+      if (matches && sameStamp(h, stamp)) {
+        region = this.regionAt(at);
+        found = { region: region!, rel: at - region!.offset, h };
+        return 'stop';
+      }
+      return 'next';
+    }, key);
+    return found as { region: Region; rel: number; h: EntryHeader } | null;
+  }
+
+  private regionAt(at: number): Region | null {
+    if (this.mine && at >= this.mine.offset && at < this.mine.offset + this.mine.bytes) return this.mine;
+    for (const a of this.areas.values()) if (at >= a.offset && at < a.offset + a.bytes) return a;
+    return null;
+  }
+
+  private unref(region: Region, rel: number) {
+    const mem = this.space.mem;
+    if (region.guard && mem.load32(region.guard.offset) !== region.guard.value) return;
+    mem.add32(region.offset + rel, -1);
+  }
+
+  // ------------------------------------------------------------ this node's area
+
+  private writeEntry(rel: number, capacity: number, key: Uint8Array, bucket: number, stamp: FileStamp, data: Uint8Array): boolean {
+    const area = this.mine!;
+    const block = new Uint8Array(dataOffsetOf(key.length) + data.length);
+    const v = new DataView(block.buffer);
+    v.setUint32(ENTRY.magic, ENTRY_MAGIC, true);
+    v.setUint32(ENTRY.keyLength, key.length, true);
+    v.setUint32(ENTRY.dataLength, data.length, true);
+    v.setUint32(ENTRY.capacity, capacity, true);
+    v.setFloat64(ENTRY.size, stamp.size, true);
+    v.setFloat64(ENTRY.mtimeMs, stamp.mtimeMs, true);
+    v.setFloat64(ENTRY.ino, stamp.ino, true);
+    v.setBigUint64(ENTRY.lastAccess, BigInt(Date.now()), true);
+    v.setUint32(ENTRY.bucket, bucket, true);
+    v.setUint32(ENTRY.owner, this.node, true);
+    block.set(key, ENTRY.key);
+    block.set(data, dataOffsetOf(key.length));
+    const mem = this.space.mem;
+    const dropped = area.guard ? mem.write(area.offset + rel, block, area.guard.offset, area.guard.value) : mem.write(area.offset + rel, block);
+    return dropped === 0;
+  }
+
+  /** Local LRU order: a hit on one of ours moves it to the back. */
+  private touch(region: Region, rel: number) {
+    if (region !== this.mine) return;
+    const e = this.entries.get(rel);
+    if (e) {
+      this.entries.delete(rel);
+      this.entries.set(rel, e);
+    }
+  }
+
+  private drop(e: LocalEntry) {
+    if (this.entries.get(e.rel) === e) {
+      this.entries.delete(e.rel);
+      this.heap.release(e.rel, e.capacity);
+    }
+  }
+
+  /** Room for `bytes` in this node's area, evicting its least recently used files. */
+  private async allocate(bytes: number): Promise<number | null> {
+    for (let tries = 0; tries < 64; tries++) {
+      const rel = this.heap.alloc(bytes);
+      if (rel !== null) return rel;
+      const victim = this.victim();
+      if (!victim) return null;
+      if (await this.evict(victim)) {
+        this.drop(victim);
+        this.counters.evictions++;
+      } else if (this.entries.get(victim.rel) === victim) {
+        // Referenced by another node right now: the next oldest goes first.
+        this.entries.delete(victim.rel);
+        this.entries.set(victim.rel, victim);
+      }
+    }
+    return null;
+  }
+
+  /** The oldest of the first few in local order, by the access time every node writes. */
+  private victim(): LocalEntry | null {
+    let best: LocalEntry | null = null;
+    let bestAt = Infinity;
+    let n = 0;
+    for (const e of this.entries.values()) {
+      const at = this.space.mem.load64n(this.mine!.offset + e.rel + ENTRY.lastAccess);
+      if (at < bestAt) {
+        best = e;
+        bestAt = at;
+      }
+      if (++n >= 4) break;
+    }
+    return best;
+  }
+
+  /** Takes `e` off its chain unless another instance holds a reference to it. */
+  private async evict(e: LocalEntry): Promise<boolean> {
+    const at = this.mine!.offset + e.rel;
+    try {
+      return await this.consistent(
+        async (tx) => {
+          await tx.lock(this.chains[e.bucket]!);
+          if (this.entries.get(e.rel) !== e) return false;
+          const refs = tx.read(this.mine!, e.rel + ENTRY.refs, new Uint8Array(4 * MAX_NODES));
+          const v = new DataView(refs.buffer);
+          for (const n of this.members) if (v.getUint32(4 * n, true) !== 0) return false;
+          await this.walk(tx, e.bucket, (entryAt, h, _m, prev) => {
+            if (entryAt !== at) return 'next';
+            this.setNext(tx, prev, h.next);
+            return 'stop';
+          }, e.key);
+          return true;
+        },
+        { deadlineMs: this.deadlineMs },
+      );
+    } catch (err) {
+      if (err instanceof Unrecoverable) return false;
+      throw err;
+    }
+  }
+
+  // ------------------------------------------------------------ recovery (paper §4.2)
+
+  private direct(rc: RecoveryContext): Access {
+    const mem = this.space.mem;
+    const fail = (cause: string): never => {
+      throw new Error(cause);
+    };
+    const read = (r: Region, rel: number, into: Uint8Array) => {
+      rc.check();
+      if (rel < 0 || rel + into.length > r.bytes) fail(`out-of-bounds read in recovery`);
+      const failed = r.guard ? mem.read(r.offset + rel, into, r.guard.offset, r.guard.value) : mem.read(r.offset + rel, into);
+      if (failed) fail('memory failure in recovery');
+      return into;
+    };
+    const scratch = new Uint8Array(8);
+    const sv = new DataView(scratch.buffer);
+    return {
+      read,
+      load64: (r, rel) => Number(new DataView(read(r, rel, scratch).buffer).getBigUint64(0, true)),
+      store64: (r, rel, value) => {
+        sv.setBigUint64(0, BigInt(value), true);
+        const dropped = r.guard ? mem.write(r.offset + rel, scratch, r.guard.offset, r.guard.value) : mem.write(r.offset + rel, scratch);
+        if (dropped) fail('memory failure in recovery');
+      },
+      fail,
+    };
+  }
+
+  protected override async buildMaster(rc: RecoveryContext): Promise<void> {
+    const mem = this.space.mem;
+    const area = rc.area;
+    const b = this.nBuckets;
+    if (rc.fresh || mem.load32(area.offset + MASTER.buckets) !== b) {
+      mem.write(area.offset, new Uint8Array(area.bytes));
+      mem.store32(area.offset + MASTER.buckets, b);
+    }
+    for (let i = 0; i < b; i++) {
+      rc.check();
+      const at = area.offset + headAt(i);
+      const id = `${mem.load32(at - 8)}.${mem.load32(at - 4)}`;
+      let chain = this.chains[i];
+      if (chain && (chain.id !== id || !chain.valid)) chain = null;
+      if (chain) {
+        try {
+          // Abandoned chains are what recovery repairs: the chain is emptied below.
+          await rc.lock(chain);
+          rc.unlock(chain);
+        } catch {
+          chain = null; // not recoverable or failed: replaced
+        }
+      }
+      if (!chain) {
+        chain = await this.space.createMutex(`${this.name}.chain.${rc.generation}.${i}`);
+        const [slot, gen] = chain.id.split('.').map(Number);
+        mem.store32(at - 8, slot);
+        mem.store32(at - 4, gen);
+        const old = this.chains[i];
+        this.chains[i] = chain;
+        if (old) await this.space.closeMutex(old);
+      }
+      mem.store64n(at, 0);
+    }
+    for (let n = 0; n < MAX_NODES; n++)
+      if (!rc.members.includes(n)) mem.write(area.offset + MASTER.areas + n * MASTER.areaBytes, new Uint8Array(MASTER.areaBytes));
+  }
+
+  protected override async rebuild(rc: RecoveryContext): Promise<void> {
+    const mem = this.space.mem;
+    const area = rc.area;
+    const me = this.node;
+    if (!this.mine) {
+      this.mine = await this.space.createArea(`${this.name}.area.${me}`, this.cacheOpts.bytes);
+      this.heap = new AreaHeap(this.cacheOpts.bytes);
+    }
+    const at = area.offset + MASTER.areas + me * MASTER.areaBytes;
+    if (!this.space.accessible(this.mine)) {
+      // Our own cache memory failed (§3.3.2): what it held is gone; serve from
+      // disk and cache nothing more here until this node's next incarnation.
+      this.entries.clear();
+      this.heap = new AreaHeap(0);
+      mem.write(at, new Uint8Array(MASTER.areaBytes));
+      this.mineFailed = true;
+    }
+    const [slot, gen] = this.mineFailed ? [0, 0] : this.mine.id.split('.').map(Number);
+    mem.store32(at, slot);
+    mem.store32(at + 4, gen);
+    mem.store64n(at + 8, this.mine.bytes);
+    // Other members' areas are reopened on first use in this view.
+    for (const a of this.areas.values()) await a.close();
+    this.areas.clear();
+    // Local copies of the chains' mutexes (§4.3.2).
+    for (let i = 0; i < this.nBuckets; i++) {
+      rc.check();
+      const h = area.offset + headAt(i);
+      const id = `${mem.load32(h - 8)}.${mem.load32(h - 4)}`;
+      if (this.chains[i]?.id === id) continue;
+      const old = this.chains[i];
+      this.chains[i] = await this.space.openMutex(id);
+      if (old) await this.space.closeMutex(old);
+    }
+    // Re-link what this node caches; failed instances' references are void.
+    const access = this.direct(rc);
+    for (const e of [...this.entries.values()]) {
+      rc.check();
+      const refs = this.mine.offset + e.rel + ENTRY.refs;
+      for (let n = 0; n < MAX_NODES; n++) if (!rc.members.includes(n) || n === me) mem.store32(refs + 4 * n, 0);
+      const chain = this.chains[e.bucket]!;
+      await rc.lock(chain);
+      try {
+        const entryAt = this.mine.offset + e.rel;
+        let duplicate = false;
+        try {
+          await this.walk(access, e.bucket, (a, h, matches) => {
+            if (a === entryAt || (matches && sameStamp(h, e.stamp))) duplicate = true;
+            return duplicate ? 'stop' : 'next';
+          }, e.key);
+        } catch (err) {
+          rc.check(); // a newer recovery: start again from scratch
+          // A chain this recovery built holds an entry it cannot trust: empty the
+          // chain rather than fail every recovery from now on. The files on it
+          // stay in their owners' local lists and are linked again next time.
+          this.space.log('webcache.chain-reset', this.name, { bucket: e.bucket, reason: (err as Error).message });
+          access.store64(area, headAt(e.bucket), 0);
+        }
+        if (duplicate) {
+          this.drop(e);
+          continue;
+        }
+        access.store64(this.mine, e.rel + ENTRY.next, access.load64(area, headAt(e.bucket)));
+        access.store64(area, headAt(e.bucket), entryAt);
+      } finally {
+        rc.unlock(chain);
+      }
+    }
+  }
+
+  protected override async cleanup(): Promise<void> {
+    for (const a of this.areas.values()) await a.close();
+    this.areas.clear();
+    for (const c of this.chains) if (c) await this.space.closeMutex(c);
+    this.chains = [];
+    await this.mine?.close();
+  }
+}
+
+const headAt = (bucket: number) => MASTER.heads + MASTER.headBytes * bucket + 8;
+
+function sameStamp(h: EntryHeader, s: FileStamp): boolean {
+  return h.size === s.size && h.mtimeMs === s.mtimeMs && h.ino === s.ino;
+}
+
+/** The cache of `mode` 'global' (GSM, shared by every node) or 'local' (this process only). */
+export async function createComponentCache(ctx: AppContext, mode: 'global' | 'local', opts: GlobalCacheOptions): Promise<CacheComponent> {
+  const buckets = opts.buckets ?? 64;
+  const space =
+    mode === 'global' ? globalSpace(ctx) : localSpace({ node: ctx.node, bytes: opts.bytes + masterAreaBytes(buckets) + 4096, log: ctx.log });
+  const cache = new CacheComponent(space, opts);
+  if ((await cache.start()) !== 'OK') throw new Error(`the ${mode} Web cache could not build its shared state`);
+  return cache;
+}

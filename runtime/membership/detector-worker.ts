@@ -1,0 +1,131 @@
+// The failure detector's own thread (a worker_thread of the supervisor process).
+// It maps the GSM itself and reads heartbeats from the node table, so no work on
+// the supervisor's main thread (SQLite, the control API, an export, the Electron
+// main loop) can delay a verdict, and it fences what it condemns and publishes
+// the generation without it, so survivors learn of a failure even while the main
+// thread is busy. The main thread is told afterwards and does the slower rest
+// (draining the event ring, reclaiming objects, the event log).
+import { parentPort, workerData } from 'node:worker_threads';
+import { Gsm } from '../gsm/gsm';
+import { N, NodeSlotState, nodeRecord } from '../gsm/layout';
+import { monotonicNs } from '../gsm/native';
+import { DetectorBoard } from './detector-board';
+import type { DetectorMessage, DetectorSettings } from './detector-thread';
+import { fenceNode, inspectProcess } from './fencing';
+import { MembershipPublisher } from './publisher';
+import { SuspicionPolicy, type Evidence, type Observation } from './suspicion';
+
+const settings = workerData as DetectorSettings;
+const gsm = Gsm.attach(settings.gsmName);
+const board = new DetectorBoard(settings.board, gsm.layout.maxNodes);
+const publisher = new MembershipPublisher(gsm, board.lock);
+const policy = new SuspicionPolicy({
+  heartbeatPeriodMs: settings.heartbeatPeriodMs,
+  heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
+  checkEveryMs: settings.checkEveryMs,
+});
+const parentPid = process.pid;
+const post = (m: DetectorMessage) => parentPort!.postMessage(m);
+
+/** Which process each watched incarnation is, learned when first seen (pids are reused). */
+const known = new Map<number, { incarnation: number; pid: number; startTime: number; ours: boolean }>();
+const suspected = new Set<number>();
+let checks = 0;
+let stalls = 0;
+let timer: NodeJS.Timeout | null = null;
+
+function fence(node: number, incarnation: number, pid: number, kill: boolean, cause: string, evidence: Evidence | null) {
+  const detectedNs = monotonicNs();
+  const k = known.get(node);
+  const fenced = fenceNode(gsm, publisher, {
+    node,
+    incarnation,
+    pid,
+    parentPid,
+    startTime: k?.incarnation === incarnation && k.ours ? k.startTime : undefined,
+    kill,
+  });
+  known.delete(node);
+  suspected.delete(node);
+  policy.forget(node);
+  if (fenced) post({ kind: 'fenced', node, incarnation, pid, cause, evidence, generation: fenced.generation, members: fenced.members, detectedNs, lingering: fenced.lingering });
+}
+
+function check() {
+  const now = monotonicNs();
+  const { map, layout } = gsm;
+  const observations: Observation[] = [];
+  const pids = new Map<number, number>();
+  for (let node = 0; node < layout.maxNodes; node++) {
+    const rec = nodeRecord(layout, node);
+    if (map.load32(rec + N.state) !== NodeSlotState.Up) continue;
+    const incarnation = map.load32(rec + N.incarnation);
+    if (map.load32(rec + N.revokedIncarnation) === incarnation || board.exitExpected(node, incarnation)) continue;
+    const pid = map.load32(rec + N.pid);
+    let k = known.get(node);
+    if (!k || k.incarnation !== incarnation) {
+      const first = inspectProcess(pid, parentPid);
+      // A process we cannot recognise as our child is left to the host's exit event.
+      k = { incarnation, pid, startTime: first.startTime, ours: first.state === 'running' || first.state === 'stopped' };
+      known.set(node, k);
+    }
+    if (k.ours) {
+      const s = inspectProcess(pid, parentPid, k.startTime).state;
+      if (s === 'exited' || s === 'gone') {
+        // A crash is definitive: no grace, no pattern to judge.
+        fence(node, incarnation, pid, false, 'exit (seen by the detector)', null);
+        continue;
+      }
+    }
+    pids.set(node, pid);
+    observations.push({
+      node,
+      incarnation,
+      heartbeatCount: map.load64n(rec + N.heartbeatCount),
+      heartbeatNs: map.load64n(rec + N.heartbeatNs),
+      // The debugger's heartbeat-safe freeze lease; it ends by itself if the debugger goes.
+      frozen: map.load64n(rec + N.frozenUntilNs) > now,
+    });
+  }
+  const { verdicts, notes } = policy.check(now, observations);
+  checks++;
+  for (const n of notes) {
+    if (n.kind === 'stall') stalls++;
+    post({ kind: 'observer', note: n });
+  }
+  for (const v of verdicts) {
+    const o = observations.find((x) => x.node === v.node)!;
+    if (v.kind === 'failed') {
+      fence(v.node, o.incarnation, pids.get(v.node)!, true, `hung ${Math.round(v.evidence.silentMs)} ms`, v.evidence);
+    } else {
+      if (v.kind === 'suspect') suspected.add(v.node);
+      else suspected.delete(v.node);
+      post({ kind: v.kind, node: v.node, incarnation: o.incarnation, evidence: v.evidence });
+    }
+  }
+  for (const o of observations) {
+    const e = policy.evidenceOf(o.node);
+    if (e) board.writeEvidence(o.node, o.incarnation, e, suspected.has(o.node));
+  }
+  board.writeObserver({ ...policy.observer(), checks, stalls });
+}
+
+function loop() {
+  try {
+    check();
+  } catch (err) {
+    post({ kind: 'error', message: (err as Error).stack ?? String(err) });
+  }
+  timer = setTimeout(loop, settings.checkEveryMs);
+}
+
+parentPort!.on('message', (m: { kind: 'stop' }) => {
+  if (m.kind !== 'stop') return;
+  if (timer) clearTimeout(timer);
+  timer = null;
+  gsm.close();
+  post({ kind: 'stopped' });
+  parentPort!.close();
+});
+post({ kind: 'ready' });
+loop();

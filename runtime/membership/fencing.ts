@@ -1,0 +1,100 @@
+// Fencing: what makes it safe to act on a suspicion. A node declared failed has
+// its incarnation revoked in GSM (it exits by itself if it ever runs again and
+// looks) and is SIGKILLed; only once the kernel has finished it (its robust
+// mutexes are marked owner-died at exit) does its contribution become failed
+// memory and the new generation go out. Either thread of the supervisor may
+// fence: the detector thread for hangs and for exits it sees in /proc, the main
+// thread for exits it is told of first. The revocation is a compare-and-swap on
+// the node record, so exactly one of them fences each incarnation.
+import { readFileSync } from 'node:fs';
+import type { Gsm } from '../gsm/gsm';
+import { N, NodeSlotState, contribution, nodeRecord } from '../gsm/layout';
+import type { MembershipPublisher, Published } from './publisher';
+
+export type ProcessState = 'running' | 'stopped' | 'exited' | 'gone';
+
+export interface ProcessIdentity {
+  pid: number;
+  /** Kernel start time (clock ticks since boot): tells our process from a reuse of its pid. */
+  startTime: number;
+}
+
+/**
+ * What the kernel says about `pid` if it is still the child `parentPid` started
+ * (`gone` if it was reaped or its pid now names another process).
+ */
+export function inspectProcess(pid: number, parentPid: number, startTime?: number): { state: ProcessState; startTime: number } {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return { state: 'gone', startTime: 0 };
+  }
+  // The command name may hold spaces and parentheses: fields start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ppid = Number(fields[1]);
+  const start = Number(fields[19]);
+  if (ppid !== parentPid || (startTime !== undefined && start !== startTime)) return { state: 'gone', startTime: start };
+  const s = fields[0];
+  const state: ProcessState = s === 'Z' || s === 'X' ? 'exited' : s === 'T' || s === 't' ? 'stopped' : 'running';
+  return { state, startTime: start };
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+/** A synchronous sleep: fencing must not depend on an event loop that may be busy. */
+const sleepSync = (ms: number) => void Atomics.wait(pause, 0, 0, ms);
+
+export interface FenceRequest {
+  node: number;
+  incarnation: number;
+  pid: number;
+  /** The supervisor's pid: the node's parent. */
+  parentPid: number;
+  startTime?: number;
+  /** A hang is killed first; an exit is already over. */
+  kill: boolean;
+}
+
+export interface Fenced extends Published {
+  node: number;
+  incarnation: number;
+  /** The kernel had not finished the process within the wait (it is unkillable: D state). */
+  lingering: boolean;
+}
+
+const KILL_WAIT_MS = 5000;
+
+/**
+ * Fences one incarnation and publishes the generation without it. Returns null
+ * if it was already fenced (by the other thread). Synchronous on purpose.
+ */
+export function fenceNode(gsm: Gsm, publisher: MembershipPublisher, req: FenceRequest): Fenced | null {
+  const { map, layout } = gsm;
+  const rec = nodeRecord(layout, req.node);
+  if (map.cas32(rec + N.revokedIncarnation, 0, req.incarnation) !== 0) return null;
+  map.store32(rec + N.state, NodeSlotState.Failed);
+  let lingering = false;
+  if (req.kill) {
+    const first = inspectProcess(req.pid, req.parentPid, req.startTime);
+    if (first.state === 'running' || first.state === 'stopped') {
+      try {
+        process.kill(req.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      const deadline = Date.now() + KILL_WAIT_MS;
+      for (;;) {
+        const s = inspectProcess(req.pid, req.parentPid, first.startTime).state;
+        if (s === 'exited' || s === 'gone') break;
+        if (Date.now() > deadline) {
+          lingering = true;
+          break;
+        }
+        sleepSync(1);
+      }
+    }
+  }
+  publisher.lock.with(() => gsm.failRegion(contribution(layout, req.node), layout.contributionBytes));
+  const published = publisher.change({ remove: req.node });
+  return { ...published, node: req.node, incarnation: req.incarnation, lingering };
+}

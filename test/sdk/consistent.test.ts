@@ -1,0 +1,124 @@
+// The consistent-state block (paper §7.1) over local resources: the same SDK code
+// a global component runs, with the failures injected by hand.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { McsComponent, Recovering, localSpace, type Lockable, type RecoveryContext } from '../../runtime/sdk';
+
+class Probe extends McsComponent {
+  mutex!: Lockable;
+  rebuilds = 0;
+  constructor() {
+    super(localSpace({ node: 0, bytes: 4096 }), { name: 'probe', masterAreaBytes: 64, lockTimeoutMs: 200 });
+  }
+  protected override async buildMaster(rc: RecoveryContext) {
+    this.mutex ??= await this.space.createMutex('probe.lock');
+    this.space.mem.store32(rc.area.offset, 0);
+  }
+  protected override rebuild() {
+    this.rebuilds++;
+  }
+}
+
+describe('consistent blocks: the worker path without hand-written recovery code', () => {
+  it('a block that meets a recovery request is backed out, its mutex released, and re-run after recovery', async () => {
+    const p = new Probe();
+    assert.equal(await p.start(), 'OK');
+    const rebuildsBefore = p.rebuilds;
+    let runs = 0;
+    const result = await p.consistent(async (tx) => {
+      runs++;
+      await tx.lock(p.mutex);
+      tx.store64(p.masterArea!, 8, runs);
+      if (runs === 1) p.requestRecovery('test: injected failure');
+      tx.check();
+      return tx.load64(p.masterArea!, 8);
+    });
+    assert.equal(runs, 2, 'run once, backed out, run again');
+    assert.equal(result, 2);
+    assert.equal(p.rebuilds, rebuildsBefore + 1, 'recovery ran in between');
+    assert.equal(p.mutex.tryLock(), 'OK', 'the mutex the backed-out block held was released');
+    p.mutex.unlock();
+    assert.equal(p.recoveries.at(-1)?.cause, 'test: injected failure');
+    await p.stop();
+  });
+
+  it('an out-of-bounds access (a corrupt link) backs the block out instead of reading past its region', async () => {
+    const p = new Probe();
+    await p.start();
+    let runs = 0;
+    const r = await p.consistent((tx) => {
+      runs++;
+      if (runs === 1) tx.load64(p.masterArea!, 4096);
+      return 'ok';
+    });
+    assert.equal(r, 'ok');
+    assert.equal(runs, 2);
+    await p.stop();
+  });
+
+  it('a mutex wait past the lock timeout counts as a failure: recovery runs and the block runs again', async () => {
+    const p = new Probe();
+    await p.start();
+    assert.equal(p.mutex.tryLock(), 'OK'); // held by "someone else" on this node
+    let runs = 0;
+    const done = p.consistent(async (tx) => {
+      runs++;
+      if (runs === 1) await tx.lock(p.mutex);
+      return runs;
+    });
+    const result = await done;
+    assert.equal(result, 2, 'the timed-out wait triggered a recovery and the block ran again');
+    assert.match(p.recoveries.at(-1)!.cause, /timeout waiting for mutex/);
+    p.mutex.unlock();
+    await p.stop();
+  });
+
+  it('a sleep inside a block is interrupted by a recovery request', async () => {
+    const p = new Probe();
+    await p.start();
+    let runs = 0;
+    const t0 = performance.now();
+    setTimeout(() => p.requestRecovery('test: wake the sleeper'), 50);
+    await p.consistent(async (tx) => {
+      runs++;
+      if (runs === 1) await tx.sleep(10_000);
+    });
+    assert.equal(runs, 2);
+    assert.ok(performance.now() - t0 < 5000, 'the 10 s sleep did not run to its end');
+    await p.stop();
+  });
+
+  it('real errors are not retried; the block still releases what it held', async () => {
+    const p = new Probe();
+    await p.start();
+    await assert.rejects(
+      p.consistent(async (tx) => {
+        await tx.lock(p.mutex);
+        throw new TypeError('a bug in the block');
+      }),
+      TypeError,
+    );
+    assert.equal(p.mutex.tryLock(), 'OK');
+    p.mutex.unlock();
+    assert.ok(!(new TypeError('x') instanceof Recovering));
+    await p.stop();
+  });
+
+  it('lockoutRecovery/allowRecovery (paper Figure 3): recovery waits for locked-out workers; status turns RECOVERING', async () => {
+    const p = new Probe();
+    await p.start();
+    assert.equal(await p.lockoutRecovery(), 'OK');
+    const rebuilds = p.rebuilds;
+    p.requestRecovery('test');
+    assert.equal(p.status(), 'RECOVERING');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(p.rebuilds, rebuilds, 'recovery did not run while a worker locked it out');
+    p.allowRecovery();
+    assert.equal(await p.lockoutRecovery(), 'OK', 'blocked until recovery was done');
+    assert.equal(p.rebuilds, rebuilds + 1);
+    assert.equal(p.status(), 'OK');
+    p.allowRecovery();
+    await p.stop();
+    assert.equal(await p.lockoutRecovery(), 'UNRECOVERABLE');
+  });
+});
