@@ -11,7 +11,7 @@ describe('inspecting global mutexes when something hangs', () => {
     try {
       const backend = createControlBackend(t.mc);
       const waitGraph = async () => buildWaitGraph(await backend.mutexes({}));
-      await until('both nodes wait', () => t.mc.query.query({ kinds: ['deadlock.waiting'] }).rows.length === 2);
+      await until('both nodes wait', () => t.mc.query.query({ kinds: ['deadlock.waiting'] }).rows.length === 2, 60_000);
       let graph = await waitGraph();
       while (graph.edges.length < 2) graph = await sleep(5).then(waitGraph);
       assert.equal(graph.cycles.length, 1);
