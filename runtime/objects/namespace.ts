@@ -464,7 +464,8 @@ export class Namespace {
   /**
    * A node rejoins with a new incarnation: whatever its old incarnation left
    * (orphans included) is freed, so no old handle can reach the memory the new
-   * incarnation will reuse, and the contribution starts empty again.
+   * incarnation will reuse, and the contribution starts empty again. `reinit`
+   * repairs the contribution's failed memory and writes its empty heap.
    */
   resetContribution(node: number, reinit: () => void): Promise<ObjectRecord[]> {
     return this.withLock(() => {
@@ -488,6 +489,11 @@ export class Namespace {
         this.indexRemove(r.slot);
       }
       reinit();
+      // A reinit into memory still marked failed is dropped without a word: the
+      // old incarnation's blocks would stay allocated under the new one.
+      const { blocks } = this.heap(node).walk();
+      if (blocks.length !== 1 || blocks[0]!.state !== BlockState.Free || blocks[0]!.size !== this.layout.contributionBytes)
+        throw new Error(`node ${node}'s contribution did not come back as one free block (is it still marked failed?)`);
       const rec = nodeRecord(this.layout, node);
       this.map.store64n(rec + N.usedBytes, 0);
       this.map.store32(rec + N.blockCount, 0);

@@ -230,6 +230,27 @@ describe('a multicomputer under node failures', () => {
     }
   });
 
+  it('a killed node restarts in a whole contribution: its old incarnation\'s blocks are gone even though its memory was marked failed', async () => {
+    const h = await startTestMulticomputer({ nodes: 2, apps: [testApp('big-section')] });
+    try {
+      const { mc } = h;
+      const outcomes = (node: number) => mc.query.query({ kinds: ['big-section.created', 'big-section.failed'], nodes: [node] }).rows;
+      await until('node 1 allocated three quarters of its contribution', () => outcomes(1).length === 1);
+      assert.equal(outcomes(1)[0]!.kind, 'big-section.created');
+      await mc.killNode(1);
+      // The failure marks the whole contribution failed (writes there are dropped)
+      // before the restart re-initialises it.
+      await mc.restartNode(1);
+      await until('the new incarnation tried the same allocation', () => outcomes(1).length === 2);
+      const again = outcomes(1)[1]!;
+      assert.equal(again.incarnation, 2);
+      assert.equal(again.kind, 'big-section.created', `the new incarnation could not allocate: ${JSON.stringify(again.details)}`);
+      assert.equal((again.details as { owner: number }).owner, 1);
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('fences a SIGSTOPped node: declared failed after the heartbeat timeout, killed, and out of the generation', async () => {
     const { mc } = t;
     const victim = mc.nodes().find((n) => n.state === 'up')!;
