@@ -23,7 +23,12 @@ export function metric(
   return { suite, metric: name, unit, value, baseline, ratio, note };
 }
 
-export type Suite = (report: (m: Metric) => void) => Promise<void>;
+export interface SuiteOptions {
+  /** --quick: shorter runs of the long parts, for development (figures are not the ones to quote). */
+  quick: boolean;
+}
+
+export type Suite = (report: (m: Metric) => void, options: SuiteOptions) => Promise<void>;
 
 /** Sorted copy and the q-quantile (0..1) of it, nearest-rank. */
 export function quantile(samples: number[], q: number): number {

@@ -1,4 +1,4 @@
-// npm run bench -- <suite...> [--json]
+// npm run bench -- <suite...> [--json] [--quick]
 // Prints a readable table, or with --json one JSON object per line:
 // {"suite","metric","unit","value","baseline","ratio"}.
 import type { Metric, Suite } from './metric';
@@ -16,8 +16,9 @@ const suites: Record<string, () => Promise<{ default: Suite }>> = {
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
-const unknownFlag = args.find((a) => a.startsWith('-') && a !== '--json');
-if (unknownFlag) fail(`unknown flag ${unknownFlag} (only --json is accepted)`);
+const quick = args.includes('--quick');
+const unknownFlag = args.find((a) => a.startsWith('-') && a !== '--json' && a !== '--quick');
+if (unknownFlag) fail(`unknown flag ${unknownFlag} (only --json and --quick are accepted)`);
 const names = args.filter((a) => !a.startsWith('-'));
 const chosen = names.length ? names : Object.keys(suites);
 for (const name of chosen) if (!suites[name]) fail(`unknown suite "${name}"; suites: ${Object.keys(suites).join(', ')}`);
@@ -45,6 +46,6 @@ function print(m: Metric) {
 if (!json) console.log(['suite'.padEnd(7), 'metric'.padEnd(22), 'value'.padStart(12), 'unit'.padEnd(6), 'baseline'.padEnd(20), 'ratio'].join(' '));
 for (const name of chosen) {
   const mod = await suites[name]();
-  await mod.default(print);
+  await mod.default(print, { quick });
 }
 process.exit(0);

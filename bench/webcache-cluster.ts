@@ -53,6 +53,8 @@ export async function startWebcacheCluster(o: {
     appConfig,
     heartbeatMs: o.heartbeatMs ?? 100,
     heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+    // The benchmarks and the campaign restart killed nodes themselves, when they choose.
+    restart: 'never',
   });
   const endpoints = () => {
     const out = new Map<number, string>();

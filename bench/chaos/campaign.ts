@@ -12,10 +12,10 @@
 // Faults: SIGKILL at random moments, two at once, a second one during the first's
 // recovery, SIGSTOP/SIGCONT, memory-region failures, node restarts, and (when
 // this build has them) worker-thread deaths and component-master kills.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { CacheMode } from '../../runtime/apps/webcache/cache-api';
+import { checkCacheConsistency } from '../../runtime/apps/webcache/cache-check';
 import { prng } from '../../runtime/apps/webcache/sample-site';
 import { createControlBackend } from '../../runtime/control/backend';
 import { buildWaitGraph } from '../../runtime/control/wait-graph';
@@ -66,21 +66,11 @@ export interface CampaignReport {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** The SDK's cache consistency check (cache-check.ts), if this build has it: problems found, [] when consistent. */
+/** The SDK's cache consistency check in global mode: problems found, [] when consistent. */
 type ConsistencyCheck = (c: WebcacheCluster, bytesOf: Map<string, Buffer>, boundMs: number) => Promise<string[]>;
-interface CacheCheckModule {
-  checkCacheConsistency(
-    gsm: unknown,
-    ns: unknown,
-    opts?: { verify?: (key: string, stamp: unknown, bytes: Uint8Array) => boolean },
-  ): { recovering: boolean; problems: string[] };
-}
-async function loadConsistencyCheck(mode: CacheMode): Promise<ConsistencyCheck | null> {
-  const file = path.join(here, '../../runtime/apps/webcache/cache-check.ts');
-  if (mode !== 'global' || !existsSync(file)) return null;
-  const mod = (await import(pathToFileURL(file).href)) as CacheCheckModule;
+function consistencyCheckFor(mode: CacheMode): ConsistencyCheck | null {
+  if (mode !== 'global') return null;
   return async (c, bytesOf, boundMs) => {
     // Cached bytes are compared with the file on disk, as well as the structure.
     const verify = (key: string, _stamp: unknown, bytes: Uint8Array) => {
@@ -89,7 +79,7 @@ async function loadConsistencyCheck(mode: CacheMode): Promise<ConsistencyCheck |
     };
     const deadline = Date.now() + boundMs;
     for (;;) {
-      const r = mod.checkCacheConsistency(c.mc.gsm, c.mc.namespace, { verify });
+      const r = checkCacheConsistency(c.mc.gsm, c.mc.namespace, { verify });
       if (!r.recovering) return r.problems;
       if (Date.now() > deadline) return [`still recovering ${boundMs} ms after the fault`];
       await sleep(20);
@@ -112,8 +102,8 @@ export async function runCampaign(o: CampaignOptions, onFault: (f: FaultRecord) 
   const checks = Object.fromEntries(CHECKS.map((k) => [k, 0])) as Record<Check, number>;
   const byKind: Partial<Record<FaultKind, number>> = {};
   const unavailable: string[] = [];
-  const consistency = await loadConsistencyCheck(mode);
-  if (!consistency) unavailable.push(`consistency: no cache consistency check for mode ${mode} in this build (runtime/apps/webcache/cache-check.ts, global mode)`);
+  const consistency = consistencyCheckFor(mode);
+  if (!consistency) unavailable.push(`consistency: no cache consistency check for mode ${mode} in this build (only the global cache has shared structures)`);
   const bytesOf = new Map(files.map((f) => [f.path, f.bytes]));
   // Faults this build cannot inject are not drawn (never replaced by another fault under their name).
   const drawable = FAULT_KINDS.filter((k) => k !== 'thread' && k !== 'master');

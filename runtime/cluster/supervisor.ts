@@ -348,16 +348,15 @@ export class Supervisor implements Multicomputer {
     const incarnation = map.load32(rec + N.incarnation) + 1;
     // Whatever an earlier incarnation left is freed before the memory is reused
     // (once no live thread elsewhere still holds a mutex housed there: such a
-    // holder is usually only moments from its unlock). The contribution is
-    // repaired before it is re-initialised: writes to failed memory are dropped,
-    // so a fresh heap written first would never land and the old incarnation's
-    // blocks would stay allocated under the new one.
-    const freed = await retryWhileUnavailable(RESET_WAIT_MS, () =>
-      this.namespace.resetContribution(id, () => {
-        this.detector.publisher.lock.with(() => this.gsm.repairRegion(contribution(layout, id), layout.contributionBytes));
-        initContribution(map, layout, id);
-      }),
-    );
+    // holder is usually only moments from its unlock).
+    // The region is repaired before it is re-initialised: writes to failed memory
+    // are dropped, so re-initialising it while failed would leave the dead
+    // incarnation's block chain (full of its old blocks) for the new one.
+    const reinit = () => {
+      this.detector.publisher.lock.with(() => this.gsm.repairRegion(contribution(layout, id), layout.contributionBytes));
+      initContribution(map, layout, id);
+    };
+    const freed = await retryWhileUnavailable(RESET_WAIT_MS, () => this.namespace.resetContribution(id, reinit));
     if (freed.length) this.store.record('object.reclaimed', null, { node: id, objects: freed.map((r) => r.id), reason: 'rejoin' });
     map.store64n(rec + N.heartbeatNs, 0);
     map.store64n(rec + N.heartbeatCount, 0);

@@ -208,6 +208,7 @@ export class SuspicionPolicy {
     for (const node of [...this.nodes.keys()]) if (!present.has(node)) this.nodes.delete(node);
 
     const overdue: { node: number; w: Watched }[] = [];
+    let late = 0;
     let arrivals = 0;
     for (const o of observations) {
       let w = this.nodes.get(o.node);
@@ -215,7 +216,8 @@ export class SuspicionPolicy {
         w = this.watch(o, nowNs);
         this.nodes.set(o.node, w);
       }
-      if (o.heartbeatCount !== w.count) {
+      const arrived = o.heartbeatCount !== w.count;
+      if (arrived) {
         arrivals++;
         const beats = o.heartbeatCount - w.count;
         // Only a single beat seen on time is a clean sample of the node's pace.
@@ -235,26 +237,32 @@ export class SuspicionPolicy {
         w.skipInterval = true;
       }
       w.evidence = this.judge(w, nowNs);
+      // Suspect: late by half an interval more than learned, or phi says so.
+      // Trust comes back only with a heartbeat, never with a grace period.
+      const isLate = w.evidence.suspicion >= this.suspectPhi || w.evidence.silentMs > 1.5 * w.evidence.expectedIntervalMs;
+      if (isLate) late++;
       if (w.evidence.suspicion >= this.phiThreshold) overdue.push({ node: o.node, w });
-      else if (w.evidence.suspicion >= this.suspectPhi && !w.suspected) {
+      else if (isLate && !w.suspected) {
         w.suspected = true;
         verdicts.push({ kind: 'suspect', node: o.node, evidence: w.evidence });
-      } else if (w.evidence.suspicion < this.suspectPhi && w.suspected) {
+      } else if (!isLate && w.suspected && arrived) {
         w.suspected = false;
         verdicts.push({ kind: 'trusted', node: o.node, evidence: w.evidence });
       }
     }
     if (arrivals > 0) this.massDeferred = false;
 
-    if (overdue.length >= 2 && overdue.length === observations.length && !this.massDeferred) {
+    if (overdue.length > 0 && observations.length >= 2 && late === observations.length && !this.massDeferred) {
       // Rule 4: the same silence from everyone says more about the observer.
+      // Members fall silent a beat apart, so "everyone" is: one overdue and
+      // every other at least late.
       this.massDeferred = true;
-      for (const { w } of overdue) {
+      for (const w of this.nodes.values()) {
         w.graceFromNs = nowNs;
         w.skipInterval = true;
         w.evidence = this.judge(w, nowNs);
       }
-      notes.push({ kind: 'self-suspect', nodes: overdue.map((o) => o.node), graceMs });
+      notes.push({ kind: 'self-suspect', nodes: observations.map((o) => o.node), graceMs });
       return { verdicts, notes };
     }
     for (const { node, w } of overdue) {

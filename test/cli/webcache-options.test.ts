@@ -20,9 +20,9 @@ describe('mcs up --app webcache options', () => {
     assert.equal(await webcacheConfig(parse(), { ...base, apps: ['counter'] }), undefined);
   });
 
-  it('validates the mode with the app schema, resolves the site, and refuses modes this build does not have', async () => {
+  it('validates the mode with the app schema, resolves the site, and refuses a global cache larger than the contribution', async () => {
     await assert.rejects(webcacheConfig(parse('--cache-mode', 'sideways', '--site', '.'), { ...base, apps: ['webcache'] }), (e: unknown) => e instanceof UsageError && /cache mode/.test((e as Error).message));
-    await assert.rejects(webcacheConfig(parse('--cache-mode', 'local', '--site', '.'), { ...base, apps: ['webcache'] }), /not available yet/);
+    await assert.rejects(webcacheConfig(parse('--cache-mode', 'global', '--cache-mb', '4', '--site', '.'), { ...base, apps: ['webcache'] }), /does not fit/);
     const c = await webcacheConfig(parse('--cache-mode', 'off', '--site', 'www', '--cache-mb', '3', '--http-port', '8100'), { ...base, apps: ['webcache'] });
     assert.deepEqual(c, { mode: 'off', site: path.join(dir, 'www'), cacheMb: 3, basePort: 8100 });
   });

@@ -4,6 +4,7 @@ import { Gsm } from '../../runtime/gsm/gsm';
 import { DUMMY_BYTE, contribution } from '../../runtime/gsm/layout';
 import { ObjectError } from '../../runtime/objects/errors';
 import { GlobalObjects } from '../../runtime/objects/global-objects';
+import { checkNamespace } from '../../runtime/objects/namespace';
 import { startActor } from '../helpers/gsm';
 import { isAlive, sleep, startTestMulticomputer, testApp, until, type TestMulticomputer } from '../helpers/multicomputer';
 
@@ -230,22 +231,17 @@ describe('a multicomputer under node failures', () => {
     }
   });
 
-  it('a killed node restarts in a whole contribution: its old incarnation\'s blocks are gone even though its memory was marked failed', async () => {
-    const h = await startTestMulticomputer({ nodes: 2, apps: [testApp('big-section')] });
+  it('a restarted node gets its whole contribution back, though it was failed memory', async () => {
+    const h = await startTestMulticomputer({ nodes: 2, apps: [testApp('bigsection')] });
     try {
       const { mc } = h;
-      const outcomes = (node: number) => mc.query.query({ kinds: ['big-section.created', 'big-section.failed'], nodes: [node] }).rows;
-      await until('node 1 allocated three quarters of its contribution', () => outcomes(1).length === 1);
-      assert.equal(outcomes(1)[0]!.kind, 'big-section.created');
+      const created = (inc: number) => mc.query.query({ kinds: ['big.created'], nodes: [1] }).rows.filter((r) => r.incarnation === inc).length;
+      await until('node 1 filled its contribution', () => created(1) === 1);
       await mc.killNode(1);
-      // The failure marks the whole contribution failed (writes there are dropped)
-      // before the restart re-initialises it.
       await mc.restartNode(1);
-      await until('the new incarnation tried the same allocation', () => outcomes(1).length === 2);
-      const again = outcomes(1)[1]!;
-      assert.equal(again.incarnation, 2);
-      assert.equal(again.kind, 'big-section.created', `the new incarnation could not allocate: ${JSON.stringify(again.details)}`);
-      assert.equal((again.details as { owner: number }).owner, 1);
+      await until('the new incarnation filled it again', () => created(2) === 1 || mc.query.query({ kinds: ['big.error'] }).rows.length > 0);
+      assert.deepEqual(mc.query.query({ kinds: ['big.error'] }).rows.map((r) => r.details), []);
+      assert.deepEqual(checkNamespace(mc.namespace), []);
     } finally {
       await h.stop();
     }
