@@ -18,7 +18,7 @@
 //   6. reclaim the objects it contributed and drop the references it held.
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Gsm, initContribution } from '../gsm/gsm';
+import { Gsm } from '../gsm/gsm';
 import { H, MUTEX_SIZE, N, NodeSlotState, ObjectType, contribution, logRing, nodeRecord, type GsmGeometry } from '../gsm/layout';
 import { monotonicNs } from '../gsm/native';
 import { currentGeneration } from '../membership/generations';
@@ -43,7 +43,6 @@ import type { ChangeListener, GenerationRecord, Multicomputer, MulticomputerOpti
 export const DEFAULT_HEARTBEAT_MS = 100;
 const DRAIN_EVERY_MS = 10;
 const SWEEP_EVERY_MS = 1000;
-const RESET_WAIT_MS = 2000;
 const SUPERVISOR_BEAT_MS = 50;
 /** How often the main thread looks for nodes that have started (their first heartbeat). */
 const JOIN_POLL_MS = 5;
@@ -346,17 +345,12 @@ export class Supervisor implements Multicomputer {
     const { layout, map } = this.gsm;
     const rec = nodeRecord(layout, id);
     const incarnation = map.load32(rec + N.incarnation) + 1;
-    // Whatever an earlier incarnation left is freed before the memory is reused
-    // (once no live thread elsewhere still holds a mutex housed there: such a
-    // holder is usually only moments from its unlock).
-    // The region is repaired before it is re-initialised: writes to failed memory
-    // are dropped, so re-initialising it while failed would leave the dead
-    // incarnation's block chain (full of its old blocks) for the new one.
-    const reinit = () => {
-      this.detector.publisher.lock.with(() => this.gsm.repairRegion(contribution(layout, id), layout.contributionBytes));
-      initContribution(map, layout, id);
-    };
-    const freed = await retryWhileUnavailable(RESET_WAIT_MS, () => this.namespace.resetContribution(id, reinit));
+    // Whatever an earlier incarnation left is freed, and the contribution repaired
+    // and made empty, before the memory is reused (a mutex there that a live
+    // thread elsewhere still holds keeps its block: see Namespace.resetContribution).
+    const freed = await this.namespace.resetContribution(id, () =>
+      this.detector.publisher.lock.with(() => this.gsm.repairRegion(contribution(layout, id), layout.contributionBytes)),
+    );
     if (freed.length) this.store.record('object.reclaimed', null, { node: id, objects: freed.map((r) => r.id), reason: 'rejoin' });
     map.store64n(rec + N.heartbeatNs, 0);
     map.store64n(rec + N.heartbeatCount, 0);
@@ -857,18 +851,6 @@ export class Supervisor implements Multicomputer {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
-
-async function retryWhileUnavailable<T>(forMs: number, fn: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + forMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'unavailable' || Date.now() > deadline) throw err;
-      await sleep(20);
-    }
-  }
-}
 
 /** What a verdict rested on, as the event log records it. */
 function evidenceDetails(e: Evidence) {

@@ -2,7 +2,7 @@
 // (runtime/debugger): sessions, HPD command lines, the event stream with output
 // aggregated per batch, and the state a Debugger view draws.
 import { aggregateOutput } from '../debugger/aggregate';
-import { CommandError, runCommand } from '../debugger/commands';
+import { CommandError, actionRow, runCommand, threadRows } from '../debugger/commands';
 import type { DebuggerService } from '../debugger/service';
 import { SetSyntaxError, describeSet, keyOf, parseSet, parseKey } from '../debugger/sets';
 import { ControlError, type DebugEvent, type DebugEvents, type DebugReply, type DebugState, type Params } from './api';
@@ -77,19 +77,9 @@ export function debugMethods(svc: () => DebuggerService) {
 
     debugState(): DebugState {
       const service = svc();
-      const frozen = new Set(service.frozenNodes());
       return {
-        threads: service.threads().map((t) => ({
-          id: keyOf(t),
-          node: t.node,
-          thread: t.thread,
-          name: t.name,
-          state: t.state,
-          where: t.where,
-          reason: t.reason,
-          frozen: frozen.has(t.node),
-        })),
-        frozenNodes: [...frozen],
+        threads: threadRows(service),
+        frozenNodes: service.frozenNodes(),
         stopModel: service.stopModel,
         sets: [...service.named].map(([name, set]) => {
           let members: string[] = [];
@@ -100,18 +90,7 @@ export function debugMethods(svc: () => DebuggerService) {
           }
           return { name, definition: describeSet(set), members };
         }),
-        actions: [...service.actions.values()].map((a) => ({
-          id: a.id,
-          kind: a.kind,
-          location: a.location,
-          condition: a.condition,
-          count: a.count,
-          target: a.targetText,
-          stop: a.stopText,
-          enabled: a.enabled,
-          hits: [...a.hits.values()].reduce((s, n) => s + n, 0),
-          arrived: [...a.arrived],
-        })),
+        actions: [...service.actions.values()].map(actionRow),
       };
     },
   };

@@ -84,7 +84,8 @@ function location(spec: string): { file: string | null; line: number | null; fn:
 
 const whereText = (f: StackFrame | null) => (f ? `${f.fn || '(anonymous)'} (${path.basename(f.file)}:${f.line})` : '');
 
-function actionRow(a: Action) {
+/** An action as the API shows it (debugState, actions). */
+export function actionRow(a: Action) {
   return {
     id: a.id,
     kind: a.kind,
@@ -97,6 +98,21 @@ function actionRow(a: Action) {
     hits: [...a.hits.values()].reduce((s, n) => s + n, 0),
     arrived: [...a.arrived],
   };
+}
+
+/** Every thread as the API shows it (debugState, threads). */
+export function threadRows(svc: DebuggerService) {
+  const frozen = new Set(svc.frozenNodes());
+  return svc.threads().map((t) => ({
+    id: keyOf(t),
+    node: t.node,
+    thread: t.thread,
+    name: t.name,
+    state: t.state,
+    where: t.where,
+    reason: t.reason,
+    frozen: frozen.has(t.node),
+  }));
 }
 
 export async function runCommand(svc: DebuggerService, session: Session, line: string): Promise<CommandResult> {
@@ -133,16 +149,7 @@ export async function runCommand(svc: DebuggerService, session: Session, line: s
       const keys = new Set(target().map(keyOf));
       const rows = live().filter((t) => keys.has(keyOf(t)));
       const frozen = new Set(svc.frozenNodes());
-      const data = rows.map((t) => ({
-        id: keyOf(t),
-        node: t.node,
-        thread: t.thread,
-        name: t.name,
-        state: t.state,
-        where: t.where,
-        reason: t.reason,
-        frozen: frozen.has(t.node),
-      }));
+      const data = threadRows(svc).filter((r) => keys.has(r.id));
       const groups = groupBy(
         rows.map((t) => ({ thread: t, value: `${t.state}${frozen.has(t.node) ? ' (frozen)' : ''}${t.where ? ` at ${whereText(t.where)}` : ''}${t.reason ? ` [${t.reason}]` : ''}` })),
         live(),

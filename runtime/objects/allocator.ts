@@ -11,6 +11,9 @@
 // and publishing the object).
 import type { Gsm } from '../gsm/gsm';
 import { B, BLOCK_ALIGN, BLOCK_HEADER_BYTES, BLOCK_MAGIC, BlockState, N, contribution, nodeRecord } from '../gsm/layout';
+
+/** A block's object slot while it is pinned under a live holder's mutex (see resetKeeping). */
+export const PINNED_SLOT = 0xffffffff;
 import { ObjectError } from './errors';
 
 const MIN_SPLIT = BLOCK_HEADER_BYTES + BLOCK_ALIGN;
@@ -126,6 +129,52 @@ export class ContributionHeap {
   }
 
   /**
+   * Makes the contribution empty again for a new incarnation, except the blocks
+   * at `pinned` (header offsets, whose headers are intact): mutexes a live thread
+   * elsewhere still holds. Their words carry that thread's robust-list link, so
+   * they keep their place, owned by no object, until `unpinReleased` finds them
+   * released. Written front to back, each free header before the pinned one after
+   * it, so the chain stays walkable at every store.
+   */
+  resetKeeping(pinned: number[]): void {
+    const m = this.gsm.map;
+    let at = this.base;
+    const free = (from: number, to: number) => {
+      if (to <= from) return;
+      m.store64n(from + B.size, to - from);
+      m.store32(from + B.state, BlockState.Free);
+      m.store32(from + B.objectSlot, 0);
+      m.store32(from + B.objectGeneration, 0);
+      m.store32(from + B.magic, BLOCK_MAGIC);
+    };
+    for (const p of [...pinned].sort((a, b) => a - b)) {
+      const b = p >= at ? this.readHeader(p) : null;
+      if (!b) continue;
+      free(at, p);
+      m.store32(p + B.objectSlot, PINNED_SLOT);
+      m.store32(p + B.objectGeneration, 0);
+      m.store32(p + B.state, BlockState.Used);
+      at = p + b.size;
+    }
+    free(at, this.end);
+    this.account();
+  }
+
+  /** Frees pinned blocks (see resetKeeping) whose mutex no live thread holds any more. */
+  unpinReleased(holderLives: (tid: number) => boolean): number {
+    let n = 0;
+    for (const b of this.walk().blocks) {
+      if (b.state !== BlockState.Used || b.objectSlot !== PINNED_SLOT) continue;
+      const tid = this.gsm.map.load32(b.offset + BLOCK_HEADER_BYTES) & 0x3fffffff;
+      if (tid && holderLives(tid)) continue;
+      this.gsm.map.store32(b.offset + B.state, BlockState.Free);
+      n++;
+    }
+    if (n) this.account();
+    return n;
+  }
+
+  /**
    * After a crash inside the namespace lock: frees blocks whose object is not
    * live, and truncates a broken chain into one Free block (only reachable by a
    * store this module never makes, but a wild write must not wedge the node).
@@ -134,7 +183,8 @@ export class ContributionHeap {
     const m = this.gsm.map;
     const { blocks, brokenAt } = this.walk();
     for (const b of blocks)
-      if (b.state === BlockState.Used && !isLive(b.objectSlot, b.objectGeneration)) m.store32(b.offset + B.state, BlockState.Free);
+      if (b.state === BlockState.Used && b.objectSlot !== PINNED_SLOT && !isLive(b.objectSlot, b.objectGeneration))
+        m.store32(b.offset + B.state, BlockState.Free);
     if (brokenAt !== null) {
       m.store64n(brokenAt + B.size, this.end - brokenAt);
       m.store32(brokenAt + B.state, BlockState.Free);

@@ -27,7 +27,7 @@ import {
   objectRecord,
 } from '../gsm/layout';
 import { LockCode, threadId } from '../gsm/native';
-import { ContributionHeap } from './allocator';
+import { ContributionHeap, PINNED_SLOT } from './allocator';
 import { crashPoint, failPoint } from './crash-points';
 import { ObjectError } from './errors';
 import { threadExists } from './mutex';
@@ -420,6 +420,8 @@ export class Namespace {
   }
 
   private sweepGarbage(): ObjectRecord[] {
+    for (let node = 0; node < this.layout.maxNodes; node++)
+      if (this.contributionUsable(node)) this.heap(node).unpinReleased(threadExists);
     return this.list().filter((r) => isGarbage(r) && this.freeObject(r));
   }
 
@@ -464,39 +466,28 @@ export class Namespace {
   /**
    * A node rejoins with a new incarnation: whatever its old incarnation left
    * (orphans included) is freed, so no old handle can reach the memory the new
-   * incarnation will reuse, and the contribution starts empty again. `reinit`
-   * repairs the contribution's failed memory and writes its empty heap.
+   * incarnation will reuse, and the contribution starts empty again.
    */
-  resetContribution(node: number, reinit: () => void): Promise<ObjectRecord[]> {
+  resetContribution(node: number, repairMemory: () => void): Promise<ObjectRecord[]> {
     return this.withLock(() => {
       const freed = this.list().filter((r) => r.ownerNode === node);
-      // A mutex in the failed contribution that a live thread elsewhere still
-      // holds is linked into that thread's robust list: re-initialising its block
-      // would cut the kernel's walk at the holder's death. Its unlock (which sees
-      // MEMORY_FAILED) releases the word; until then the memory cannot be reused.
+      // A mutex here that a live thread elsewhere still holds (read underneath the
+      // failure model) is linked into that thread's robust list: re-initialising
+      // its block would cut the kernel's walk at the holder's death. Its block
+      // keeps its place, pinned, until the holder lets go (see sweep).
+      const pinned: number[] = [];
       for (const r of freed) {
         if (r.type !== ObjectType.Mutex && r.type !== ObjectType.Mailbox) continue;
         const tid = this.map.loadRaw32(r.dataOffset) & 0x3fffffff;
-        if (tid && threadExists(tid))
-          throw new ObjectError(
-            'unavailable',
-            `node ${node}'s old contribution still houses mutex ${r.name || r.id}, held by live thread ${tid}; ` +
-              'it can be reused once that thread unlocks it',
-          );
+        if (tid && threadExists(tid)) pinned.push(r.dataOffset - BLOCK_HEADER_BYTES);
       }
       for (const r of freed) {
         this.freeSlot(r.slot);
         this.indexRemove(r.slot);
       }
-      reinit();
-      // A reinit into memory still marked failed is dropped without a word: the
-      // old incarnation's blocks would stay allocated under the new one.
-      const { blocks } = this.heap(node).walk();
-      if (blocks.length !== 1 || blocks[0]!.state !== BlockState.Free || blocks[0]!.size !== this.layout.contributionBytes)
-        throw new Error(`node ${node}'s contribution did not come back as one free block (is it still marked failed?)`);
-      const rec = nodeRecord(this.layout, node);
-      this.map.store64n(rec + N.usedBytes, 0);
-      this.map.store32(rec + N.blockCount, 0);
+      // Repaired before it is re-initialised: writes to failed memory are dropped.
+      repairMemory();
+      this.heap(node).resetKeeping(pinned);
       this.bumpVersion();
       return freed;
     });
@@ -590,6 +581,7 @@ export function checkNamespace(ns: Namespace): string[] {
       if (b.state !== BlockState.Used) continue;
       usedBytes += b.size;
       const key = `${b.objectSlot}.${b.objectGeneration}`;
+      if (b.objectSlot === PINNED_SLOT) continue; // under a live holder's mutex, owned by no object
       if (!live.has(key)) problems.push(`node ${node}'s block at ${b.offset} belongs to ${key}, which is not live`);
       if (used.has(key)) problems.push(`object ${key} has two blocks on node ${node}`);
       used.set(key, b.offset);

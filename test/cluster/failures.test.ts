@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Gsm } from '../../runtime/gsm/gsm';
-import { DUMMY_BYTE, contribution } from '../../runtime/gsm/layout';
+import { BLOCK_HEADER_BYTES, BlockState, DUMMY_BYTE, contribution } from '../../runtime/gsm/layout';
 import { ObjectError } from '../../runtime/objects/errors';
 import { GlobalObjects } from '../../runtime/objects/global-objects';
 import { checkNamespace } from '../../runtime/objects/namespace';
+import { PINNED_SLOT } from '../../runtime/objects/allocator';
+import { MUTEX_WORD } from '../../runtime/objects/mutex';
+import { threadId } from '../../runtime/gsm/native';
 import { startActor } from '../helpers/gsm';
 import { isAlive, sleep, startTestMulticomputer, testApp, until, type TestMulticomputer } from '../helpers/multicomputer';
 
@@ -206,20 +209,29 @@ describe('a multicomputer under node failures', () => {
     }
   });
 
-  it("a failed contribution housing a mutex a live thread holds is not reused until that thread lets go", async () => {
+  it('a restarted node does not reuse the block of a mutex a live thread still holds: it stays pinned until released', async () => {
     const h = await startTestMulticomputer({ nodes: 2, apps: [testApp('housing')] });
     const gsm = Gsm.attach(`/mcs-${h.name}`);
     try {
       const { mc } = h;
-      await until('node 1 houses its mutex', () => mc.query.query({ kinds: ['housing.created'], nodes: [1] }).rows.length === 1);
+      const housedBy = (inc: number) => mc.query.query({ kinds: ['housing.created'], nodes: [1] }).rows.filter((r) => r.incarnation === inc);
+      await until('node 1 houses its mutex', () => housedBy(1).length === 1);
       const here = new GlobalObjects(gsm, { node: 9, incarnation: 1 });
       const housed = await here.openMutex('housed.node1');
-      assert.equal(housed.tryLock(), 'OK', 'held by this (live) thread; its block carries our robust-list link');
+      const offset = housed.record.dataOffset;
+      assert.equal(housed.tryLock(), 'OK', 'held by this (live) thread; its word carries our robust-list link');
       await mc.killNode(1);
-      await assert.rejects(mc.restartNode(1), /held by live thread/, 'the old contribution is not re-initialised under our link');
-      assert.equal(housed.unlock(), 'MEMORY_FAILED', 'our unlock sees the failed memory and lets go');
       await mc.restartNode(1);
-      assert.equal(mc.nodes().find((n) => n.id === 1)!.state, 'up');
+      await until('the new incarnation houses its own mutex', () => housedBy(2).length === 1);
+      const pinned = () => mc.namespace.heap(1).walk().blocks.filter((b) => b.objectSlot === PINNED_SLOT && b.state === BlockState.Used);
+      assert.deepEqual(pinned().map((b) => b.offset + BLOCK_HEADER_BYTES), [offset], 'its block kept its place');
+      assert.notEqual(mc.namespace.resolve('housed.node1').dataOffset, offset, 'the new incarnation allocated around it');
+      assert.equal(gsm.map.load32(offset) & MUTEX_WORD.FUTEX_TID_MASK, threadId(), 'our word, and our link in it, untouched');
+      assert.deepEqual(checkNamespace(mc.namespace), []);
+      assert.equal(housed.unlock(), 'OK');
+      await mc.namespace.sweep();
+      assert.deepEqual(pinned(), [], 'released, so unpinned');
+      assert.deepEqual(checkNamespace(mc.namespace), []);
       // Our robust list is intact: a lock taken and dropped now unlinks cleanly.
       const other = await here.openMutex('housed.node0');
       assert.equal(other.tryLock(), 'OK');
