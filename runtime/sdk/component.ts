@@ -330,9 +330,7 @@ export abstract class McsComponent {
   private detect(R: number) {
     const live = this.space.members(this.rec);
     if (!live.includes(this.node) && !this.stopped) {
-      // Dropped from the component (too slow in a recovery): join again.
-      this.rec.setInst(this.node, I.state, InstanceState.Joined);
-      this.rec.request(R, `rejoin node ${this.node}`);
+      this.rejoin(R);
       return;
     }
     const gone = this.viewMembers.filter((n) => !live.includes(n));
@@ -340,6 +338,24 @@ export abstract class McsComponent {
     if (gone.length) this.rec.request(R, `instance left: node ${gone.join(', ')}`);
     else if (joined.length) this.rec.request(R, `instance joined: node ${joined.join(', ')}`);
     else if (this.memoryFailuresChanged()) this.rec.request(R, 'memory failure');
+  }
+
+  /**
+   * Dropped from the component (too slow in a recovery): join again. Joined but
+   * not live is a new incarnation whose node is not in the cluster's membership
+   * yet: asking for recovery then would only be asked again at once (thousands
+   * of generations a second, every instance restarting each time).
+   */
+  private rejoin(R: number): boolean {
+    if (this.rec.inst(this.node, I.state) === InstanceState.Joined) return false;
+    this.rec.setInst(this.node, I.state, InstanceState.Joined);
+    this.rec.request(R, `rejoin node ${this.node}`);
+    return true;
+  }
+
+  /** This instance is not live in recovery R: rejoin, or wait for the membership to list its node. */
+  private async notLive(R: number): Promise<void> {
+    if (!this.rejoin(R)) await this.pause(LOOP_WAIT_MS);
   }
 
   private async waitFor(R: number, what: string, pending: () => number[], members: readonly number[] | null): Promise<void> {
@@ -384,8 +400,7 @@ export abstract class McsComponent {
     // B. Members and master.
     const live = this.space.members(rec);
     if (!live.includes(me)) {
-      rec.setInst(me, I.state, InstanceState.Joined);
-      rec.request(R, `rejoin node ${me}`);
+      await this.notLive(R);
       throw new Restart();
     }
     await this.waitFor(R, 'quiesce', () => live.filter((n) => rec.inst(n, I.quiesced) < R), live);
@@ -471,9 +486,11 @@ export abstract class McsComponent {
         const gate = gateOf(m);
         await gate.lock();
         for (;;) {
-          check();
           let s: LockStatus;
           try {
+            // A newer recovery restarts this one: the gate must not leave with it,
+            // or every later lock of this mutex in this process waits forever.
+            check();
             s = await m.lock(LOCK_SLICE_MS * 5);
           } catch (err) {
             gate.unlock();

@@ -66,4 +66,12 @@ describe('the fault campaign', () => {
     // Seed 7 draws a kill first: the killed node is restarted before the check.
     () => campaign('global', 1, 7),
   );
+
+  it(
+    'two nodes killed at once over the global cache, after memory failures in their contributions',
+    // Seed 5 draws memory failures (nodes 0 and 3), a SIGSTOP, then kills 0 and 2 at
+    // once: both restart into contributions that were marked failed, and each must
+    // allocate its 4 MB cache area there again.
+    () => campaign('global', 4, 5),
+  );
 });

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { McsComponent, Recovering, localSpace, type Lockable, type RecoveryContext } from '../../runtime/sdk';
+import { C } from '../../runtime/sdk/component-record';
 
 class Probe extends McsComponent {
   mutex!: Lockable;
@@ -120,5 +121,50 @@ describe('consistent blocks: the worker path without hand-written recovery code'
     p.allowRecovery();
     await p.stop();
     assert.equal(await p.lockoutRecovery(), 'UNRECOVERABLE');
+  });
+});
+
+class Repairer extends McsComponent {
+  mutex!: Lockable;
+  lockInBuild = false;
+  builds = 0;
+  constructor() {
+    super(localSpace({ node: 0, bytes: 4096 }), { name: 'repairer', masterAreaBytes: 64, lockTimeoutMs: 200 });
+  }
+  protected override async buildMaster(rc: RecoveryContext) {
+    this.builds++;
+    this.mutex ??= await this.space.createMutex('repairer.lock');
+    if (this.lockInBuild) {
+      await rc.lock(this.mutex);
+      rc.unlock(this.mutex);
+    }
+  }
+  /** A newer recovery, requested whatever generation this instance has seen. */
+  supersede(cause: string) {
+    this.rec.request(this.rec.u32(C.recoveryGeneration), cause);
+  }
+}
+
+describe('recovery locks', () => {
+  it("a recovery restarted while it waits for a mutex lets the mutex go: the next recovery and the next block can lock it", async () => {
+    const p = new Repairer();
+    assert.equal(await p.start(), 'OK');
+    assert.equal(p.mutex.tryLock(), 'OK'); // held by "someone else" on this node
+    p.lockInBuild = true;
+    const builds = p.builds;
+    p.requestRecovery('test: repair under a held mutex');
+    const waiting = Date.now() + 5000;
+    while (p.builds === builds && Date.now() < waiting) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 150)); // the recovery waits in rc.lock
+    p.supersede('test: a newer failure');
+    await new Promise((r) => setTimeout(r, 150)); // it restarts (and waits for the mutex again)
+    p.mutex.unlock();
+    const r = await p.consistent(async (tx) => {
+      await tx.lock(p.mutex);
+      return 'locked';
+    }, { deadlineMs: 5000 });
+    assert.equal(r, 'locked', 'the recovery completed and the block got the mutex');
+    assert.equal(p.recoveries.at(-1)!.cause, 'test: a newer failure');
+    await p.stop();
   });
 });
