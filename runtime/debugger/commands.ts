@@ -308,9 +308,19 @@ export async function runCommand(svc: DebuggerService, session: Session, line: s
     case 'next':
     case 'finish': {
       const how = verb === 'step' ? 'into' : verb === 'next' ? 'over' : 'out';
+      // Where each thread stood before: the step is done when it stands somewhere
+      // new (a fresh pause report), or runs on; its old 'stopped' is not an answer.
+      const before = new Map(target().map((k) => [keyOf(k), svc.thread(k)?.where]));
       const stepped = await svc.step(target(), how);
       if (stepped.length === 0) return { text: `no stopped threads in ${targetText}`, data: { threads: [] } };
-      await svc.waitUntil(() => stepped.every((k) => svc.thread(k)?.state !== 'halting'), 5000);
+      await svc.waitUntil(
+        () =>
+          stepped.every((k) => {
+            const t = svc.thread(k);
+            return !t || (t.state !== 'halting' && !(t.state === 'stopped' && t.where === before.get(keyOf(k))));
+          }),
+        5000,
+      );
       const answers = stepped.map((k) => ({ thread: k, value: whereText(svc.thread(k)?.where ?? null) || svc.thread(k)?.state || 'gone' }));
       return { text: renderGroups(groupBy(answers, live(), (v) => v)), data: answers.map((a) => ({ thread: keyOf(a.thread), where: a.value })) };
     }
