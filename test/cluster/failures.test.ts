@@ -23,6 +23,29 @@ function installsByIncarnation(t: TestMulticomputer) {
   return out;
 }
 
+/**
+ * A node added to `h` takes "shared.lock" (housed on node 9: this test process)
+ * and is SIGKILLed while we wait for it; returns once our wait got ABANDONED.
+ */
+async function abandonSharedLockToUs(h: TestMulticomputer, gsm: Gsm) {
+  const { mc } = h;
+  // A node is up at its first heartbeat, before its apps have started: let node
+  // 0's holder app finish, or it too could find shared.lock and take it.
+  await until('node 0 started its app', () => mc.query.query({ kinds: ['app.start'], nodes: [0] }).rows.length === 1);
+  const here = new GlobalObjects(gsm, { node: 9, incarnation: 1 });
+  const shared = await here.createMutex('shared.lock');
+  const node = await mc.addNode();
+  await until('the new node holds shared.lock', () =>
+    mc.query.query({ kinds: ['holder.locked'], object: shared.id, nodes: [node] }).rows.length === 1,
+  );
+  assert.equal(shared.state().holder?.node, node);
+  const waited = shared.lock(10_000);
+  await until('we are queued', () => shared.state().waiters.length === 1);
+  process.kill(mc.nodes().find((n) => n.id === node)!.pid!, 'SIGKILL');
+  assert.equal(await waited, 'ABANDONED');
+  return { shared, node };
+}
+
 describe('a multicomputer under node failures', () => {
   let t: TestMulticomputer;
   before(async () => {
@@ -108,20 +131,7 @@ describe('a multicomputer under node failures', () => {
     const gsm = Gsm.attach(`/mcs-${h.name}`);
     try {
       const { mc } = h;
-      // A node is up at its first heartbeat, before its apps have started: let node
-      // 0's holder app finish, or it too could find shared.lock and take it.
-      await until('node 0 started its app', () => mc.query.query({ kinds: ['app.start'], nodes: [0] }).rows.length === 1);
-      const here = new GlobalObjects(gsm, { node: 9, incarnation: 1 });
-      const shared = await here.createMutex('shared.lock');
-      const node = await mc.addNode();
-      await until('the new node holds shared.lock', () =>
-        mc.query.query({ kinds: ['holder.locked'], object: shared.id, nodes: [node] }).rows.length === 1,
-      );
-      assert.equal(shared.state().holder?.node, node);
-      const waited = shared.lock(10_000);
-      await until('we are queued', () => shared.state().waiters.length === 1);
-      process.kill(mc.nodes().find((n) => n.id === node)!.pid!, 'SIGKILL');
-      assert.equal(await waited, 'ABANDONED');
+      const { shared } = await abandonSharedLockToUs(h, gsm);
       shared.markConsistent();
       assert.equal(shared.unlock(), 'OK');
       assert.equal(shared.tryLock(), 'OK', 'housed on a live node, it is usable again');
@@ -139,17 +149,7 @@ describe('a multicomputer under node failures', () => {
     const gsm = Gsm.attach(`/mcs-${h.name}`);
     try {
       const { mc } = h;
-      await until('node 0 started its app', () => mc.query.query({ kinds: ['app.start'], nodes: [0] }).rows.length === 1);
-      const here = new GlobalObjects(gsm, { node: 9, incarnation: 1 });
-      const shared = await here.createMutex('shared.lock');
-      const node = await mc.addNode();
-      await until('the new node holds shared.lock', () =>
-        mc.query.query({ kinds: ['holder.locked'], object: shared.id, nodes: [node] }).rows.length === 1,
-      );
-      const waited = shared.lock(10_000);
-      await until('we are queued', () => shared.state().waiters.length === 1);
-      process.kill(mc.nodes().find((n) => n.id === node)!.pid!, 'SIGKILL');
-      assert.equal(await waited, 'ABANDONED');
+      const { shared, node } = await abandonSharedLockToUs(h, gsm);
       // We are mid-repair: the supervisor now handles the death, backstop included.
       await until('the failure was handled', () => mc.query.query({ kinds: ['node.failed'], object: `node${node}` }).rows.length === 1);
       await until('its objects were reclaimed', () => mc.query.query({ kinds: ['object.reclaimed', 'object.orphaned'] }).rows.length > 0);
