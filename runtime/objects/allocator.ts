@@ -15,6 +15,7 @@ import { B, BLOCK_ALIGN, BLOCK_HEADER_BYTES, BLOCK_MAGIC, BlockState, N, contrib
 /** A block's object slot while it is pinned under a live holder's mutex (see resetKeeping). */
 export const PINNED_SLOT = 0xffffffff;
 import { ObjectError } from './errors';
+import { MUTEX_WORD } from './mutex';
 
 const MIN_SPLIT = BLOCK_HEADER_BYTES + BLOCK_ALIGN;
 
@@ -165,7 +166,7 @@ export class ContributionHeap {
     let n = 0;
     for (const b of this.walk().blocks) {
       if (b.state !== BlockState.Used || b.objectSlot !== PINNED_SLOT) continue;
-      const tid = this.gsm.map.load32(b.offset + BLOCK_HEADER_BYTES) & 0x3fffffff;
+      const tid = this.gsm.map.load32(b.offset + BLOCK_HEADER_BYTES) & MUTEX_WORD.FUTEX_TID_MASK;
       if (tid && holderLives(tid)) continue;
       this.gsm.map.store32(b.offset + B.state, BlockState.Free);
       n++;

@@ -30,7 +30,7 @@ import { LockCode, threadId } from '../gsm/native';
 import { ContributionHeap, PINNED_SLOT } from './allocator';
 import { crashPoint, failPoint } from './crash-points';
 import { ObjectError } from './errors';
-import { threadExists } from './mutex';
+import { MUTEX_WORD, threadExists } from './mutex';
 import { formatId, looksLikeId, parseId, validateName, type ObjectId } from './ids';
 
 /** Flags bits shared by every object type (low 16 bits are type-specific). */
@@ -345,7 +345,7 @@ export class Namespace {
   private heldByLiveThread(r: ObjectRecord): boolean {
     if (r.type !== ObjectType.Mutex && r.type !== ObjectType.Mailbox) return false;
     if (!this.contributionUsable(r.ownerNode)) return false;
-    return (this.map.load32(r.dataOffset) & 0x3fffffff) !== 0;
+    return (this.map.load32(r.dataOffset) & MUTEX_WORD.FUTEX_TID_MASK) !== 0;
   }
 
   private freeObject(r: ObjectRecord): boolean {
@@ -478,7 +478,7 @@ export class Namespace {
       const pinned: number[] = [];
       for (const r of freed) {
         if (r.type !== ObjectType.Mutex && r.type !== ObjectType.Mailbox) continue;
-        const tid = this.map.loadRaw32(r.dataOffset) & 0x3fffffff;
+        const tid = this.map.loadRaw32(r.dataOffset) & MUTEX_WORD.FUTEX_TID_MASK;
         if (tid && threadExists(tid)) pinned.push(r.dataOffset - BLOCK_HEADER_BYTES);
       }
       for (const r of freed) {
