@@ -18,7 +18,7 @@ export async function start(ctx: AppContext): Promise<RunningApp> {
   const config = parsed.data;
   const cacheBytes = Math.floor(config.cacheMb * 1024 * 1024);
   const root = await siteRoot(config.site);
-  const cache = await createFileCache(config.mode, { ctx, cacheBytes });
+  const cache = await createFileCache(config.mode, { ctx, cacheBytes, root, revalidateMs: config.revalidateMs });
   let errorsLogged = 0;
   const front = await startFrontEnd(
     {
