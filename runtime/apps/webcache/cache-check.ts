@@ -11,7 +11,7 @@ import { MAX_NODES, ObjectType } from '../../gsm/layout';
 import { LockCode } from '../../gsm/native';
 import { MUTEX_WORD } from '../../objects/mutex';
 import type { Namespace } from '../../objects/namespace';
-import { findComponent, viewComponent } from '../../sdk/component-record';
+import { C, findComponent, viewComponent } from '../../sdk/component-record';
 import type { FileStamp } from './cache-api';
 import { ENTRY, MASTER, PROBE_BYTES, dataOffsetOf, decodeHeader, hashKey, headerProblem } from './cache-layout';
 import { WEBCACHE_COMPONENT } from './global-cache';
@@ -40,6 +40,10 @@ export function checkCacheConsistency(
   const view = viewComponent(rec, map, gsm.layout);
   out.members = view.members;
   if (view.recovering || view.masterAreaId === null) return { ...out, recovering: true };
+  // A memory failure after the last recovery completed: the instances detect it
+  // (within their loop's period) and recover; until then the structures may
+  // still point into the failed range, and that is the recovery's to repair.
+  if (gsm.memoryFailures() !== map.load64n(rec.base + C.memoryFailures)) return { ...out, recovering: true };
   let table;
   try {
     table = ns.resolve(view.masterAreaId, ObjectType.Section);
