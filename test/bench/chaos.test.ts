@@ -58,7 +58,6 @@ describe('the fault campaign', () => {
     assert.equal(report.violations, 0);
     assert.ok(report.ok > 0, 'traffic was verified');
     for (const k of kinds) assert.ok(report.byKind[k], `the seed draws ${k} (${JSON.stringify(report.byKind)})`);
-    return report;
   }
 
   it('a short seed-fixed campaign (kills, two at once, during recovery, SIGSTOP, memory failures, restarts) violates no invariant: shared-nothing', () => campaign('shared-nothing', 4, 5));
