@@ -155,15 +155,22 @@ export function keepThread(
 ): { current(): AppThread; stop(): Promise<void> } {
   let stopped = false;
   let thread: AppThread;
+  // A thread that cannot even start (a module that throws at once) is restarted
+  // with a growing delay, not in a hot loop.
+  let delayMs = 0;
   const launch = () => {
     thread = ctx.startThread(name, module, data);
     const mine = thread;
+    const startedAt = Date.now();
     if (onMessage) mine.worker.on('message', (msg: { type?: string }) => msg?.type !== 'ready' && onMessage(msg));
     void mine.exited.then(async (code) => {
       if (stopped || ctx.signal.aborted) return;
       const was = await Promise.race([mine.tid, Promise.resolve(0)]);
+      delayMs = Date.now() - startedAt < 1000 ? Math.min(5000, Math.max(100, delayMs * 2)) : 0;
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      if (stopped || ctx.signal.aborted) return;
       launch();
-      ctx.log('thread.restart', name, { code, tid: was });
+      ctx.log('thread.restart', name, { code, tid: was, delayMs });
     });
   };
   launch();
