@@ -90,7 +90,7 @@ function consistencyCheckFor(mode: CacheMode): ConsistencyCheck | null {
     for (;;) {
       const r = checkCacheConsistency(c.mc.gsm, c.mc.namespace, { verify });
       if (!r.recovering) return r.problems;
-      if (Date.now() > deadline) return [`still recovering ${boundMs} ms after the fault`];
+      if (Date.now() > deadline) return [`still recovering ${boundMs} ms after the fault${r.undetected?.length ? `, failed memory still on chains: ${r.undetected.slice(0, 3).join('; ')}` : ''}`];
       await sleep(20);
     }
   };
