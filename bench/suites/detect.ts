@@ -72,7 +72,7 @@ async function restart(mc: Supervisor, id: number): Promise<void> {
       await mc.restartNode(id);
       return;
     } catch (err) {
-      const failed = mc.query.query({ kinds: ['node.failed', 'node.stderr'], nodes: [id] }, { limit: 3 }).rows.map((r) => JSON.stringify(r.details));
+      const failed = mc.query.query({ kinds: ['node.failed', 'node.stderr'], object: `node${id}` }, { limit: 3 }).rows.map((r) => JSON.stringify(r.details));
       console.error(`bench detect: node ${id} did not start (attempt ${attempt}): ${failed.join(' | ')}`);
       if (attempt === 3) throw err;
       retriedStarts++;
