@@ -23,6 +23,7 @@ import {
   type BreakSpec,
   type StackFrame,
 } from './protocol';
+import { functionEntries } from './function-entries';
 import { inlineSourceMap, toGenerated, toSource, type SourceMap } from './source-map';
 
 import { AGENT_THREAD_NAME } from './agent-names';
@@ -128,29 +129,6 @@ function frameOf(t: Target, f: CallFrame): StackFrame {
 
 /** Application scripts: the developer's files, not Node's internals or dependencies. */
 const isAppScript = (url: string) => url.startsWith('file://') && !url.includes('/node_modules/');
-
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** Generated positions just inside the body of each definition of `fn` in a script. */
-function functionEntries(source: string, fn: string): { line: number; column: number }[] {
-  const name = escapeRe(fn);
-  const re = new RegExp(
-    `(?:function\\*?\\s+${name}\\s*\\(|\\b${name}\\s*[:=]\\s*(?:async\\s+)?(?:function\\b[^(]*\\(|\\([^)]*\\)\\s*=>|[A-Za-z_$][\\w$]*\\s*=>)|^[ \\t]*(?:(?:static|async|public|private|protected)\\s+)*\\*?${name}\\s*\\([^)]*\\)\\s*(?::[^{]*)?\\{)`,
-    'gm',
-  );
-  const out: { line: number; column: number }[] = [];
-  for (const m of source.matchAll(re)) {
-    let i = (m.index ?? 0) + m[0].length;
-    // The body starts at the next '{' (or right after '=>' for an expression body).
-    const brace = source.indexOf('{', i - 1);
-    const arrow = m[0].includes('=>');
-    i = arrow && (brace < 0 || /\S/.test(source.slice(i, brace))) ? i : brace + 1;
-    const before = source.slice(0, i);
-    const line = before.split('\n').length - 1;
-    out.push({ line, column: i - (before.lastIndexOf('\n') + 1) });
-  }
-  return out;
-}
 
 /** Places `spec` in one script of `t` (if it matches), adding the V8 breakpoint ids to `ids` as they are set. */
 async function place(t: Target, spec: BreakSpec, scriptId: string, script: Script, ids: string[]): Promise<void> {
