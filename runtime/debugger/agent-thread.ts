@@ -4,8 +4,9 @@
 // keeps running (and answering the supervisor) while any of them is paused.
 //
 // It costs nothing until used: the V8 Debugger domain of a thread is enabled only
-// when a breakpoint, a pause or a stack is asked of it, and console capture only
-// while a debugger client is attached. If the channel to the supervisor's debugger
+// when a breakpoint or a pause is asked of it, and disabled again once the thread
+// needs it for nothing (releaseWhenIdle); console capture is on only while a
+// debugger client is attached. If the channel to the supervisor's debugger
 // service closes (the service or the supervisor went away), every thread is
 // resumed and every breakpoint dropped: a node never stays wedged by a debugger
 // that is gone.
@@ -59,6 +60,9 @@ class Target {
   readonly breakpoints = new Map<number, { json: string; ids: string[] }>();
   sync: Promise<void> = Promise.resolve();
   state: 'running' | 'paused' = 'running';
+  /** A pause or a step was asked and its Debugger.paused has not come yet. */
+  pauseExpected = false;
+  idleTimer: ReturnType<typeof setTimeout> | null = null;
   frames: CallFrame[] = [];
   where: StackFrame | null = null;
 
@@ -125,6 +129,18 @@ function frameOf(t: Target, f: CallFrame): StackFrame {
     line: (srcLine ?? f.location.lineNumber) + 1,
     column: f.location.columnNumber + 1,
   };
+}
+
+/**
+ * A stack as a developer reads it: Node's own frames below the application's
+ * (the timer or tick queue an async function was resumed from) are dropped, so
+ * threads stopped at the same place show the same stack whatever woke them.
+ */
+function stackOf(t: Target, callFrames: CallFrame[]): StackFrame[] {
+  const frames = callFrames.slice(0, 256).map((f) => frameOf(t, f));
+  let end = frames.length;
+  while (end > 1 && frames[end - 1]!.file.startsWith('node:')) end--;
+  return frames.slice(0, end);
 }
 
 /** Application scripts: the developer's files, not Node's internals or dependencies. */
@@ -197,7 +213,38 @@ function placeInNewScript(t: Target, scriptId: string, script: Script) {
   });
 }
 
+/** A thread keeps V8's debugger on this long with nothing to do: a breakpoint deleted and set again soon after is not re-enabled. */
+const DEBUGGER_IDLE_MS = 3000;
+
+const needsDebugger = (t: Target) => t.state === 'paused' || t.pauseExpected || breakSpecs.some((b) => appliesTo(b, t));
+
+/**
+ * V8's debugger, while on in a thread, instruments every promise and await of
+ * that thread (its async-event bookkeeping takes the slow paths), which costs a
+ * Web cache node a quarter of its requests per second. So a thread that needs it
+ * for nothing (no breakpoint applies to it, not paused, no pause or step pending)
+ * turns it off after DEBUGGER_IDLE_MS: attached without breakpoints costs nothing.
+ */
+function releaseWhenIdle(t: Target): void {
+  if (t.idleTimer) clearTimeout(t.idleTimer);
+  t.idleTimer = null;
+  if (!t.debuggerOn || needsDebugger(t)) return;
+  t.idleTimer = setTimeout(() => {
+    t.idleTimer = null;
+    t.sync = t.sync.then(async () => {
+      await t.debuggerOn?.catch(() => undefined);
+      // Checked, marked off and disabled in one step: an enable asked after this posts after the disable.
+      if (!t.debuggerOn || needsDebugger(t)) return;
+      t.debuggerOn = null;
+      t.breakpoints.clear();
+      await t.post('Debugger.disable', {}).catch(() => undefined);
+    });
+  }, DEBUGGER_IDLE_MS);
+}
+
 async function enableDebugger(t: Target): Promise<void> {
+  if (t.idleTimer) clearTimeout(t.idleTimer);
+  t.idleTimer = null;
   t.debuggerOn ??= t.post('Debugger.enable', {}).then(() => undefined);
   await t.debuggerOn;
   await syncBreakpoints(t);
@@ -205,7 +252,8 @@ async function enableDebugger(t: Target): Promise<void> {
 
 async function setBreakpoints(specs: BreakSpec[]): Promise<void> {
   breakSpecs = specs;
-  await Promise.all([...targets.values()].map((t) => (t.debuggerOn || specs.length ? enableDebugger(t) : undefined)));
+  await Promise.all([...targets.values()].map((t) => (t.debuggerOn || specs.some((b) => appliesTo(b, t)) ? enableDebugger(t) : undefined)));
+  for (const t of targets.values()) releaseWhenIdle(t);
 }
 
 // ------------------------------------------------------------------ events
@@ -229,8 +277,11 @@ function onDebuggerEvent(t: Target, method: string, params: Record<string, unkno
         return;
       }
       t.state = 'paused';
+      t.pauseExpected = false;
+      if (t.idleTimer) clearTimeout(t.idleTimer);
+      t.idleTimer = null;
       t.frames = p.callFrames;
-      const frames = p.callFrames.slice(0, 256).map((f) => frameOf(t, f));
+      const frames = stackOf(t, p.callFrames);
       t.where = frames[0] ?? null;
       const hit = new Set(p.hitBreakpoints ?? []);
       // A thread can stop at a breakpoint before the reply that gave us its id has
@@ -246,6 +297,7 @@ function onDebuggerEvent(t: Target, method: string, params: Record<string, unkno
       t.frames = [];
       t.where = null;
       send({ type: 'resumed', thread: t.thread });
+      releaseWhenIdle(t);
       return;
     case 'Runtime.consoleAPICalled': {
       if (!capture) return;
@@ -365,23 +417,32 @@ async function handle(op: AgentOp): Promise<unknown> {
     case 'pause':
       await Promise.all(
         pick(op.threads).map(async (t) => {
+          t.pauseExpected = true;
           await enableDebugger(t);
           await t.post('Debugger.pause', {});
         }),
       );
       return null;
     case 'resume':
+      for (const t of pick(op.threads)) t.pauseExpected = false;
       await Promise.all(pick(op.threads).filter((t) => t.state === 'paused').map((t) => t.post('Debugger.resume', {})));
       return null;
     case 'step': {
       const method = op.how === 'into' ? 'Debugger.stepInto' : op.how === 'over' ? 'Debugger.stepOver' : 'Debugger.stepOut';
-      await Promise.all(pick(op.threads).filter((t) => t.state === 'paused').map((t) => t.post(method, {})));
+      await Promise.all(
+        pick(op.threads)
+          .filter((t) => t.state === 'paused')
+          .map((t) => {
+            t.pauseExpected = true;
+            return t.post(method, {});
+          }),
+      );
       return null;
     }
     case 'evaluate':
       return Promise.all(pick(op.threads).map((t) => evaluate(t, op.expression)));
     case 'stacks':
-      return pick(op.threads).map((t) => ({ thread: t.thread, frames: t.state === 'paused' ? t.frames.slice(0, 256).map((f) => frameOf(t, f)) : [] }));
+      return pick(op.threads).map((t) => ({ thread: t.thread, frames: t.state === 'paused' ? stackOf(t, t.frames) : [] }));
     case 'capture-output':
       capture = op.on;
       if (capture) await Promise.all([...targets.values()].map(enableRuntime));
@@ -398,6 +459,9 @@ async function detachAll(): Promise<void> {
   capture = false;
   await Promise.all(
     [...targets.values()].map(async (t) => {
+      t.pauseExpected = false;
+      if (t.idleTimer) clearTimeout(t.idleTimer);
+      t.idleTimer = null;
       if (!t.debuggerOn) return;
       await t.debuggerOn.catch(() => undefined);
       t.breakpoints.clear();
