@@ -23,6 +23,9 @@
 //                        breakpoint in force) over a multicomputer with no debugger
 //                        at all. Both run side by side; load rounds alternate
 //                        between them (ABBA) so drift in the machine's load cancels.
+//   attached_cpu_per_request_ratio
+//                        the same rounds, as the nodes' CPU time per request,
+//                        detached over attached: robust to the machine's other load.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -198,6 +201,23 @@ async function measureFreeze(report: (m: ReturnType<typeof metric>) => void, fre
   }
 }
 
+const nodePids = (mc: Supervisor) => mc.nodes().map((n) => n.pid).filter((p): p is number => typeof p === 'number');
+
+/** User + system CPU time of processes, in ms (Linux /proc; clock ticks of 10 ms). */
+function cpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // the command name may hold spaces: fields are counted after its closing parenthesis
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks * 10;
+}
+
 /**
  * requests/s of two Web-cache multicomputers running side by side, one with the
  * debugger attached and one without; rounds alternate A B B A so that a change in
@@ -222,6 +242,7 @@ async function measureOverhead(report: (m: ReturnType<typeof metric>) => void, q
     // enabled in every thread) and deleted; the client keeps polling for events.
     await d.run('break rebuild');
     await d.run('delete all');
+    await sleep(3500); // the agents' idle delay before they turn V8's debugger off
     poller = (async () => {
       while (polling) await d.poll(200);
     })();
@@ -231,9 +252,17 @@ async function measureOverhead(report: (m: ReturnType<typeof metric>) => void, q
     await load('detached', 2, 1);
     await load('attached', 2, 1);
     const rates = { detached: [] as number[], attached: [] as number[] };
+    const cpu = { detached: { ms: 0, requests: 0 }, attached: { ms: 0, requests: 0 } };
+    const pids = { detached: nodePids(detached.mc), attached: nodePids(attached.mc) };
     for (let i = 0; i < rounds; i++) {
       const order: ('detached' | 'attached')[] = i % 2 === 0 ? ['detached', 'attached'] : ['attached', 'detached'];
-      for (const which of order) rates[which].push((await load(which, roundS, 10 + i)).requestsPerS);
+      for (const which of order) {
+        const cpu0 = cpuMs(pids[which]);
+        const r = await load(which, roundS, 10 + i);
+        cpu[which].ms += cpuMs(pids[which]) - cpu0;
+        cpu[which].requests += r.requests;
+        rates[which].push(r.requestsPerS);
+      }
     }
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     const a = sum(rates.attached) / rounds;
@@ -241,6 +270,11 @@ async function measureOverhead(report: (m: ReturnType<typeof metric>) => void, q
     const pairs = rates.attached.map((x, i) => (x / rates.detached[i]!).toFixed(2)).join(' ');
     report(metric('debugger', 'attached_overhead_ratio', 'req/s', a, b,
       `Web cache, ${NODES} nodes, 16 connections, ${rounds} alternated rounds of ${roundS} s per setup (per-round ratios ${pairs}); target ratio >= 0.95`));
+    // The machine's other load moves requests/s by tens of percent between rounds;
+    // the nodes' CPU time per request hardly moves with it: the same question, asked robustly.
+    const perRequest = (c: { ms: number; requests: number }) => c.ms / Math.max(1, c.requests);
+    report(metric('debugger', 'attached_cpu_per_request_ratio', 'ratio', perRequest(cpu.detached) / perRequest(cpu.attached), null,
+      `node CPU ms per request, detached ${perRequest(cpu.detached).toFixed(2)} over attached ${perRequest(cpu.attached).toFixed(2)} (the requests/s ratio a CPU-bound machine would see); target >= 0.95`));
   } finally {
     polling = false;
     await poller.catch(() => undefined);
