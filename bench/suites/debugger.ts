@@ -158,7 +158,9 @@ async function measureFreeze(report: (m: ReturnType<typeof metric>) => void, fre
   const rows = (kind: string) => mc.query.query({ kinds: [kind] }, { limit: 100_000 }).rows.map((r) => (typeof r.details === 'string' ? JSON.parse(r.details) : r.details) as Record<string, unknown>);
   try {
     await c.waitServing();
-    await until(() => mc.debugger!.threads().length >= NODES, 60_000, 'agents');
+    await until(() => mc.debugger!.threads().length >= NODES || mc.members().length < NODES, 60_000, 'agents');
+    // A 250 ms timeout on a saturated machine can fail a node while it starts: then there is nothing to measure.
+    if (mc.members().length < NODES) throw new Error(`bench debugger: a node failed while the freeze multicomputer started: ${JSON.stringify(rows('node.failed'))}`);
     load.start();
     await sleep(3000);
     const dbg = client(mc);
