@@ -28,6 +28,7 @@ import { bundleAgent } from './bundle';
 import {
   AgentMessage,
   EvalReply,
+  SourceReply,
   StacksReply,
   lineReader,
   parseJsonLine,
@@ -453,6 +454,25 @@ export class DebuggerService {
     }
   }
 
+  /**
+   * Each node whose lease the service holds: frozen, or thawed and waiting to beat
+   * again. leaseMs is what is left of the lease in GSM (renewed every 50 ms while
+   * frozen), what a view shows so an operator can see the freeze ends by itself.
+   */
+  leases(): { node: number; state: 'frozen' | 'thawing'; reason: string | null; frozenMs: number | null; leaseMs: number }[] {
+    const { map, layout } = this.opts.gsm;
+    if (map.closed) return [];
+    const now = monotonicNs();
+    const left = (node: number) => Math.max(0, Math.round((map.load64n(nodeRecord(layout, node) + N.frozenUntilNs) - now) / 1e6));
+    const frozen = [...this.frozen].map(([node, f]) => ({ node, state: 'frozen' as const, reason: f.reason, frozenMs: Math.round((now - f.sinceNs) / 1e6), leaseMs: left(node) }));
+    const thawing = [...this.thawing.keys()].filter((n) => !this.frozen.has(n)).map((node) => ({ node, state: 'thawing' as const, reason: null, frozenMs: null, leaseMs: left(node) }));
+    return [...frozen, ...thawing].sort((a, b) => a.node - b.node);
+  }
+
+  get sessionLeaseMillis(): number {
+    return this.sessionLeaseMs;
+  }
+
   frozenNodes(): number[] {
     return [...this.frozen.keys()].sort((a, b) => a - b);
   }
@@ -518,6 +538,13 @@ export class DebuggerService {
       }),
     );
     return parts.flat().sort((a, b) => compareThreads(a.thread, b.thread));
+  }
+
+  /** The text of FILE as thread `k` has loaded it (null: not loaded there). */
+  async source(k: ThreadKey, file: string): Promise<{ file: string; text: string } | null> {
+    const conn = this.agents.get(k.node);
+    if (!conn || !conn.threads.has(k.thread)) return null;
+    return SourceReply.parse(await this.request(conn, { op: 'source', thread: k.thread, file }));
   }
 
   /** Resolves when `done()` holds, re-checked on every state change, or after timeoutMs (false). */

@@ -85,6 +85,26 @@ describe('the distributed debugger on a 3-node multicomputer', () => {
     await reset();
   });
 
+  it('list shows the TypeScript source around the current line of the set\'s stopped thread, or around FILE:LINE', async () => {
+    await reset();
+    await assert.rejects(dbg.run('[0.1] list'), /no stopped thread in \[0\.1\]: give FILE\[:LINE\]/);
+    await dbg.run('stopmodel independent');
+    await dbg.run('[0.1] break debuggee.ts:12');
+    await dbg.run('[0.1] wait');
+    const l = await dbg.run('[0.*] list -context 1');
+    const data = l.data as { thread: string; file: string; line: number; first: number; lines: string[]; total: number };
+    assert.equal(data.thread, '0.1', 'the stopped thread of the set, not the running worker');
+    assert.ok(data.file.endsWith('test/fixtures/apps/debuggee.ts'), data.file);
+    assert.deepEqual([data.line, data.first, data.lines.length], [12, 11, 3]);
+    // the developer's TypeScript (tsx's source map carries it), not esbuild's output
+    assert.equal(data.lines[0], 'export function work(n: number): number {');
+    assert.match(l.text.split('\n')[2]!, /^>12 {2}\s*const doubled = n \* 2;/);
+    const worker = (await dbg.run('[0.2] list debuggee-worker.ts:9 -context 0')).data as { lines: string[]; line: number | null };
+    assert.deepEqual([worker.lines, worker.line], [['  const next = n + 1; // line 9'], null]);
+    await assert.rejects(dbg.run('[0.1] list nosuchfile.ts:3'), /nosuchfile\.ts is not loaded in thread 0\.1/);
+    await reset();
+  });
+
   it('a global breakpoint (-stop SET) stops its whole stop set when one member hits it, and only that set', async () => {
     await reset();
     await dbg.run('stopmodel independent');
