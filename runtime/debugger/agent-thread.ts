@@ -371,7 +371,8 @@ async function enableRuntime(t: Target) {
 async function scriptSource(t: Target, file: string): Promise<{ file: string; text: string } | null> {
   await enableDebugger(t);
   for (const [scriptId, script] of t.scripts) {
-    if (!isAppScript(script.url) || !matchesFile(script.url, file)) continue;
+    // Node's own modules too: a halted thread often stands in node:internal/timers.
+    if (!script.url || !matchesFile(script.url, file)) continue;
     const p = pathOf(script.url);
     let text = script.sourceMapURL ? inlineSourceContent(script.sourceMapURL) : null;
     if (text === null && script.sourceMapURL) text = await readFile(p, 'utf8').catch(() => null);

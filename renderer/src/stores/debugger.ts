@@ -295,6 +295,8 @@ export const useDebuggerStore = defineStore('debugger', () => {
       sourceMark.value = null;
       sourceProblem.value = null;
     } catch (e) {
+      // Not the old file with its old line marked: that would say the thread stands there.
+      source.value = null;
       sourceProblem.value = message(e);
     }
   }
