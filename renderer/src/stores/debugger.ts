@@ -289,7 +289,12 @@ export const useDebuggerStore = defineStore('debugger', () => {
 
   async function refreshSource(): Promise<void> {
     const t = current.value;
-    if (!t?.where) return;
+    if (!t?.where) {
+      // Every thread runs on: the file stays, its current-line mark does not.
+      if (source.value?.line) source.value = { ...source.value, line: null };
+      sourceMark.value = null;
+      return;
+    }
     try {
       source.value = DebugSource.parse((await call(`[${t.id}] list -context ${SOURCE_CONTEXT}`)).data);
       sourceMark.value = null;
