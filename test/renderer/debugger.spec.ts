@@ -15,9 +15,6 @@ import ParallelStacks from '../../renderer/src/components/ParallelStacks.vue';
 import SourceView from '../../renderer/src/components/SourceView.vue';
 import { frameLocation, setOfThreads, useDebuggerStore } from '../../renderer/src/stores/debugger';
 
-const flush = async (n = 5) => {
-  for (let i = 0; i < n; i++) await new Promise((r) => setTimeout(r, 0));
-};
 const until = async (what: string, ok: () => boolean) => {
   for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
   if (!ok()) throw new Error(`never: ${what}`);
