@@ -10,10 +10,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { createControlBackend } from '../../runtime/control/backend';
-import { startControlServer, type ControlServer } from '../../runtime/control/server';
-import type { ControlBackend } from '../../runtime/control/api';
-import { ARTIFACTS, ensureRendererBuilt, launchChromium, rendererOut, watchProblems, type Browser } from '../helpers/browser';
+import { ARTIFACTS } from '../helpers/browser';
+import { openConsole, type ConsolePage } from '../helpers/console-page';
 import { until as eventually } from '../control/helpers';
 import { untilThreads } from '../helpers/debugger';
 import { startTestMulticomputer, testApp, type TestMulticomputer } from '../helpers/multicomputer';
@@ -23,39 +21,26 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ART
 
 describe('the Debugger view over a real multicomputer', () => {
   let t: TestMulticomputer;
-  let backend: ControlBackend;
-  let server: ControlServer;
-  let browser: Browser;
-  let page: Page;
-  let problems: string[];
-
-  const main = () => page.getByRole('main');
+  let ui: ConsolePage;
+  const page = () => ui.page;
+  const main = () => ui.main();
+  const backend = () => ui.backend;
   const threadRows = () => main().getByTestId('debug-threads').locator('[data-thread]');
   const statesShown = () => threadRows().evaluateAll((els) => els.map((e) => `${e.getAttribute('data-thread')} ${e.getAttribute('data-state')}`));
   const tab = (name: string) => main().getByRole('tab', { name }).click();
 
   before(async () => {
-    ensureRendererBuilt();
     mkdirSync(ARTIFACTS, { recursive: true });
     // A generous heartbeat timeout, as in test/debugger: V8 enabling its debugger
     // on a loaded 2-core machine must not be what fences a node.
     t = await startTestMulticomputer({ nodes: NODES, apps: [testApp('debuggee')], heartbeatTimeoutMs: 1500 });
     await untilThreads(t.mc, NODES * 2);
-    backend = createControlBackend(t.mc);
-    server = await startControlServer(backend, { stateDir: path.join(t.dir, 'control'), staticDir: rendererOut });
-    browser = await launchChromium();
-    page = await browser.context.newPage();
-    page.setDefaultTimeout(20_000);
-    problems = watchProblems(page);
-    await page.goto(server.loginUrl());
-    await page.getByRole('heading', { level: 1, name: 'MCS Developer Kit' }).waitFor();
-    await page.getByRole('navigation', { name: 'Console views' }).getByRole('link', { name: 'Debugger', exact: true }).click();
-    await main().getByRole('heading', { level: 2, name: 'Debugger' }).waitFor();
+    ui = await openConsole(t.mc, path.join(t.dir, 'control'));
+    await ui.go('Debugger');
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
+    await ui?.close();
     await t?.stop();
   });
 
@@ -67,7 +52,7 @@ describe('the Debugger view over a real multicomputer', () => {
     });
     assert.deepEqual((await statesShown()).map((s) => s.split(' ')[0]), ['0.1', '0.2', '1.1', '1.2', '2.1', '2.2']);
     assert.equal(await main().getByTestId('focus-input').inputValue(), '[all]');
-    await shot(page, 'running');
+    await shot(page(), 'running');
   });
 
   test('a breakpoint set from the UI on all nodes stops every thread; the frozen nodes stay members', async () => {
@@ -80,7 +65,7 @@ describe('the Debugger view over a real multicomputer', () => {
       const s = await statesShown();
       return s.length === NODES * 2 && s.every((x) => x.endsWith(' stopped'));
     }, 30_000);
-    const state = await backend.debugState!({});
+    const state = await backend().debugState!({});
     assert.ok(state.threads.some((x) => x.reason?.startsWith('breakpoint') && x.where?.fn === 'work' && x.where.line === 12), JSON.stringify(state.threads));
     // The leases are shown per frozen node, and the nodes are still members.
     await eventually('a lease per frozen node', async () => (await main().getByTestId('node-lease').count()) === NODES);
@@ -89,7 +74,7 @@ describe('the Debugger view over a real multicomputer', () => {
     // The source of the current thread (the focus's first stopped one) around its line.
     const current = main().getByTestId('source-view').locator('tr[aria-current="step"]');
     await current.filter({ hasText: 'const doubled = n * 2;' }).waitFor();
-    await shot(page, 'stopped');
+    await shot(page(), 'stopped');
   });
 
   test('parallel stacks are drawn as a tree; a frame becomes a named set', async () => {
@@ -106,11 +91,11 @@ describe('the Debugger view over a real multicomputer', () => {
     await main().getByTestId('frame-set-name').fill('inwork');
     await main().getByRole('button', { name: 'Make set' }).click();
     await main().getByTestId('named-sets').getByRole('button', { name: 'inwork', exact: true }).waitFor();
-    const state = await backend.debugState!({});
+    const state = await backend().debugState!({});
     const inwork = state.sets.find((s) => s.name === 'inwork');
     const expected = state.threads.filter((x) => x.where?.fn === 'work').map((x) => x.id);
     assert.deepEqual(inwork?.members, expected);
-    await shot(page, 'stacks');
+    await shot(page(), 'stacks');
   });
 
   test('values are compared across the threads of the focus set', async () => {
@@ -121,22 +106,22 @@ describe('the Debugger view over a real multicomputer', () => {
     await table.getByRole('row').filter({ hasText: '"main"' }).filter({ hasText: '[0.1, 1.1, 2.1]' }).waitFor();
     await table.getByRole('row').filter({ hasText: '"worker"' }).filter({ hasText: '[0.2, 1.2, 2.2]' }).waitFor();
     await table.getByText('differs').waitFor();
-    await shot(page, 'values');
+    await shot(page(), 'values');
   });
 
   test('the focus set steps: focus the frame\'s threads, Next moves their current line', async () => {
     await main().getByTestId('named-sets').getByRole('button', { name: 'inwork', exact: true }).click();
     await eventually('focus is the named set', async () => (await main().getByTestId('focus-input').inputValue()) === '[inwork]');
-    const before = (await backend.debugState!({})).threads.filter((x) => x.where?.fn === 'work' && x.where.line === 12).map((x) => x.id);
+    const before = (await backend().debugState!({})).threads.filter((x) => x.where?.fn === 'work' && x.where.line === 12).map((x) => x.id);
     assert.ok(before.length >= 1);
     await main().getByRole('button', { name: 'Next', exact: true }).click();
     await main().getByTestId('source-view').locator('tr[aria-current="step"][data-line="13"]').waitFor();
-    const stepped = (await backend.debugState!({})).threads.filter((x) => before.includes(x.id));
+    const stepped = (await backend().debugState!({})).threads.filter((x) => before.includes(x.id));
     assert.ok(stepped.every((x) => x.state === 'stopped' && x.where?.line === 13), JSON.stringify(stepped));
     // F10 is Next too (VS Code's key): the threads leave line 13 for the return.
-    await page.keyboard.press('F10');
+    await page().keyboard.press('F10');
     await main().getByTestId('source-view').locator('tr[aria-current="step"][data-line="14"]').waitFor();
-    await shot(page, 'stepped');
+    await shot(page(), 'stepped');
   });
 
   test('the command line takes any HPD command, with history; output is aggregated and filterable by set', async () => {
@@ -162,7 +147,7 @@ describe('the Debugger view over a real multicomputer', () => {
       const lines = await out.locator('.out-line').allInnerTexts();
       return lines.length === 1 && lines[0]!.includes('hello from worker');
     });
-    await shot(page, 'output');
+    await shot(page(), 'output');
   });
 
   test('deleting the breakpoint and Go resume every thread; the freeze ends', async () => {
@@ -174,29 +159,29 @@ describe('the Debugger view over a real multicomputer', () => {
       const s = await statesShown();
       return s.length === NODES * 2 && s.every((x) => x.endsWith(' running'));
     });
-    await eventually('no node frozen', async () => (await backend.debugState!({})).frozenNodes.length === 0);
+    await eventually('no node frozen', async () => (await backend().debugState!({})).frozenNodes.length === 0);
     assert.deepEqual(t.mc.members(), [0, 1, 2]);
     await tab('Console');
     await main().getByTestId('debug-transcript').getByText(/resumed \d+ threads of \[all\]/).waitFor();
-    await shot(page, 'resumed');
+    await shot(page(), 'resumed');
   });
 
   test('Freeze and Thaw from the toolbar; dark theme at 1024×640 keeps the layout', async () => {
-    await page.getByTestId('theme-toggle').click();
-    await page.setViewportSize({ width: 1024, height: 640 });
+    await page().getByTestId('theme-toggle').click();
+    await page().setViewportSize({ width: 1024, height: 640 });
     await main().getByRole('button', { name: 'Freeze', exact: true }).click();
     await main().getByTestId('node-lease').first().filter({ hasText: 'frozen' }).waitFor();
     await tab('Parallel stacks');
     await main().getByTestId('parallel-stacks').locator('[data-frame]').first().waitFor();
-    const overflow = await page.evaluate(`document.documentElement.scrollWidth > window.innerWidth || document.documentElement.scrollHeight > window.innerHeight`);
+    const overflow = await page().evaluate(`document.documentElement.scrollWidth > window.innerWidth || document.documentElement.scrollHeight > window.innerHeight`);
     assert.equal(overflow, false, 'the Debugger view fits 1024×640');
-    await shot(page, 'frozen-dark-1024x640');
+    await shot(page(), 'frozen-dark-1024x640');
     await main().getByRole('button', { name: 'Thaw', exact: true }).click();
     await eventually('every thread running', async () => (await statesShown()).every((x) => x.endsWith(' running')));
     assert.deepEqual(t.mc.members(), [0, 1, 2]);
   });
 
   test('no console error, failed request or CSP violation along the way', () => {
-    assert.deepEqual(problems, []);
+    assert.deepEqual(ui.problems, []);
   });
 });
