@@ -35,6 +35,7 @@ function fakeDebugger() {
   let threads = ['0.1', '0.2', '1.1', '1.2'].map((id) => thread(id));
   let sessions = 0;
   let live = new Set<string>();
+  const focusOf = new Map<string, string>();
   const queue: DebugEvent[] = [];
   let seq = 0;
   const session = () => `${String(++sessions).padStart(16, '0')}`;
@@ -48,7 +49,9 @@ function fakeDebugger() {
       const id = p.session ?? session();
       live.add(id);
       const verb = p.line.replace(/^\[[^\]]*\]\s*/, '').split(' ')[0];
-      const reply = (text: string, data: unknown = null) => ({ session: id, focus: '[all]', text, data });
+      const focus = /^focus (.+)$/.exec(p.line);
+      if (focus) focusOf.set(id, focus[1]!);
+      const reply = (text: string, data: unknown = null) => ({ session: id, focus: focusOf.get(id) ?? '[all]', text, data });
       switch (verb) {
         case 'help':
           return reply('help', ['break', 'focus', 'go', 'stacks']);
@@ -120,6 +123,28 @@ describe('debugger store', () => {
     expect(f.lines.at(-1)!.line).toBe('quit');
   });
 
+  it('leaving the view ends a session that holds nothing, after its poll returns; one with a stopped thread stays', async () => {
+    const dbg = useDebuggerStore();
+    await dbg.start();
+    await until('the first refresh', () => dbg.threads.length === 4);
+    await dbg.run('focus [0.*]');
+    dbg.leave();
+    await until('quit sent', () => f.lines.some((l) => l.line === 'quit'));
+    expect(dbg.attached).toBe(false);
+    // Back on the view: a new session, with the focus the old one had.
+    await dbg.start();
+    expect(f.lines.some((l, i) => i > f.lines.findIndex((x) => x.line === 'quit') && l.line === 'focus [0.*]')).toBe(true);
+    expect(dbg.focus).toBe('[0.*]');
+    f.stop(['0.1']);
+    await until('the stop is seen', () => dbg.threads.some((t) => t.state === 'stopped'));
+    const quits = f.lines.filter((l) => l.line === 'quit').length;
+    dbg.leave();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(f.lines.filter((l) => l.line === 'quit')).toHaveLength(quits);
+    expect(dbg.attached).toBe(true);
+    await dbg.detach();
+  });
+
   it('records commands, replies and errors in the transcript, and commands in the history', async () => {
     const dbg = useDebuggerStore();
     await dbg.start();
@@ -127,7 +152,7 @@ describe('debugger store', () => {
     await dbg.run('bogus', { remember: true });
     await dbg.run('focus [0.*]', { remember: true });
     const texts = dbg.transcript.map((e) => `${e.kind}: ${e.text}`);
-    expect(texts).toContain('command: [all]> bogus');
+    expect(texts).toContain('command: [0.*]> bogus');
     expect(texts).toContain('error: unknown command "bogus" (help lists them)');
     expect(dbg.history).toEqual(['bogus', 'focus [0.*]']);
     expect(JSON.parse(window.localStorage.getItem('mcs.debug.history')!)).toEqual(['bogus', 'focus [0.*]']);

@@ -112,6 +112,9 @@ export const useDebuggerStore = defineStore('debugger', () => {
   let refreshTimer: ReturnType<typeof setTimeout> | null = null;
   let leaseTimer: ReturnType<typeof setInterval> | null = null;
   let outputDirty = true;
+  let pollDone: Promise<void> = Promise.resolve();
+  /** The focus of a session ended by leave(), given to the next one. */
+  let lastFocus: string | null = null;
 
   const api = () => connect().api;
 
@@ -173,6 +176,7 @@ export const useDebuggerStore = defineStore('debugger', () => {
     try {
       const r = await call('help');
       verbs.value = z.array(z.string()).catch([]).parse(r.data);
+      if (lastFocus && lastFocus !== focus.value) await call(`focus ${lastFocus}`).catch(() => undefined);
       error.value = null;
     } catch (e) {
       error.value = message(e);
@@ -184,20 +188,44 @@ export const useDebuggerStore = defineStore('debugger', () => {
     scheduleRefresh(0);
   }
 
-  /** Ends the session: with the last one, the server resumes every thread and drops every breakpoint. */
-  async function detach(): Promise<void> {
+  /**
+   * Ends the session: with the last one, the server resumes every thread and drops
+   * every breakpoint. The poll in flight is let finish first (at most one poll
+   * period): cut short, or answered for a session already gone, it would be a
+   * failed request in the page for nothing.
+   */
+  async function detach(why = 'detached'): Promise<void> {
     alive = false;
     if (leaseTimer) clearInterval(leaseTimer);
     leaseTimer = null;
     const id = session.value;
+    if (id) lastFocus = focus.value;
     session.value = null;
     after = undefined;
+    await pollDone;
     if (id) await api().debugCommand({ session: id, line: 'quit' }).catch(() => undefined);
-    note('event', 'detached');
+    note('event', why);
   }
 
-  async function poll(): Promise<void> {
-    if (polling.value) return;
+  /**
+   * The view is going off screen. A session that holds nothing (no breakpoint, no
+   * stopped or frozen thread) is ended, so console capture stops and no poll stays
+   * in flight; one that holds something stays attached, or its threads would be
+   * resumed behind the developer's back.
+   */
+  function leave(): void {
+    const s = state.value;
+    const holds = !!s && (s.actions.length > 0 || s.frozenNodes.length > 0 || s.threads.some((t) => t.state !== 'running'));
+    if (alive && !holds) void detach('detached (the Debugger view was left with nothing held)');
+  }
+
+  function poll(): Promise<void> {
+    if (polling.value) return pollDone;
+    pollDone = pollLoop();
+    return pollDone;
+  }
+
+  async function pollLoop(): Promise<void> {
     polling.value = true;
     try {
       while (alive && session.value) {
@@ -372,6 +400,6 @@ export const useDebuggerStore = defineStore('debugger', () => {
   return {
     session, focus, state, focusThreads, stacks, source, sourceMark, sourceProblem, output, outputSet, outputProblem, watches, picked,
     transcript, history, verbs, error, busy, attached, threads, focusIds, stoppedInFocus, current,
-    run, start, detach, refresh, showSource, addWatch, removeWatch, filterOutput, pick,
+    run, start, detach, leave, refresh, showSource, addWatch, removeWatch, filterOutput, pick,
   };
 });
