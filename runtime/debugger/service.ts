@@ -139,7 +139,8 @@ export class DebuggerService {
   stopModel: 'all' | 'independent' = 'all';
   private readonly frozen = new Map<number, { sinceNs: number; reason: string }>();
   /** Thawed nodes whose lease holds until they beat again: heartbeat count at the thaw. */
-  private readonly thawing = new Map<number, { beats: number; untilNs: number }>();
+  /** afterFreeze: thawed (shown to a view); else only a shielded request ended. */
+  private readonly thawing = new Map<number, { beats: number; untilNs: number; afterFreeze: boolean }>();
   private readonly events: DebugEvent[] = [];
   private seq = 0;
   readonly output: { seq: number; thread: ThreadKey; text: string }[] = [];
@@ -374,10 +375,10 @@ export class DebuggerService {
   }
 
   /** Keeps the node's lease until it has beaten again (its main thread may have a backlog to run first), at most one lease. */
-  private release(node: number) {
+  private release(node: number, afterFreeze = false) {
     const { map, layout } = this.opts.gsm;
     const now = monotonicNs();
-    this.thawing.set(node, { beats: map.load64n(nodeRecord(layout, node) + N.heartbeatCount), untilNs: now + this.leaseNs });
+    this.thawing.set(node, { beats: map.load64n(nodeRecord(layout, node) + N.heartbeatCount), untilNs: now + this.leaseNs, afterFreeze });
     map.store64n(nodeRecord(layout, node) + N.frozenUntilNs, now + this.leaseNs);
   }
 
@@ -465,7 +466,7 @@ export class DebuggerService {
     const now = monotonicNs();
     const left = (node: number) => Math.max(0, Math.round((map.load64n(nodeRecord(layout, node) + N.frozenUntilNs) - now) / 1e6));
     const frozen = [...this.frozen].map(([node, f]) => ({ node, state: 'frozen' as const, reason: f.reason, frozenMs: Math.round((now - f.sinceNs) / 1e6), leaseMs: left(node) }));
-    const thawing = [...this.thawing.keys()].filter((n) => !this.frozen.has(n)).map((node) => ({ node, state: 'thawing' as const, reason: null, frozenMs: null, leaseMs: left(node) }));
+    const thawing = [...this.thawing].filter(([n, th]) => th.afterFreeze && !this.frozen.has(n)).map(([node]) => ({ node, state: 'thawing' as const, reason: null, frozenMs: null, leaseMs: left(node) }));
     return [...frozen, ...thawing].sort((a, b) => a.node - b.node);
   }
 
@@ -650,7 +651,7 @@ export class DebuggerService {
     if (!map.closed) {
       // The lease holds until the node has beaten again (its main thread may have a
       // backlog to run first), at most one lease: then it is judged as usual.
-      this.release(node);
+      this.release(node, true);
       setNodeFrozen(map, node, false, now);
     }
     this.frozen.delete(node);

@@ -3,6 +3,9 @@
 // through the control API as `mcs debug` and the console send them.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { DebugState } from '../../runtime/control/api';
+import { createControlBackend } from '../../runtime/control/backend';
+import { dispatch } from '../../runtime/control/dispatch';
 import { debugClient, states, untilThreads, type DebugClient } from '../helpers/debugger';
 import { sleep, startTestMulticomputer, testApp, type TestMulticomputer } from '../helpers/multicomputer';
 
@@ -102,6 +105,24 @@ describe('the distributed debugger on a 3-node multicomputer', () => {
     const worker = (await dbg.run('[0.2] list debuggee-worker.ts:9 -context 0')).data as { lines: string[]; line: number | null };
     assert.deepEqual([worker.lines, worker.line], [['  const next = n + 1; // line 9'], null]);
     await assert.rejects(dbg.run('[0.1] list nosuchfile.ts:3'), /nosuchfile\.ts is not loaded in thread 0\.1/);
+    await reset();
+  });
+
+  it('debugState shows the lease of each frozen node, and of a thawed one until it beats again; a node only asked something has none', async () => {
+    await reset();
+    const state = () => dispatch(createControlBackend(t.mc), 'debugState', {}) as Promise<DebugState>;
+    await dbg.run('print 1');
+    assert.deepEqual((await state()).leases, []);
+    await dbg.run('[1.*] freeze');
+    const frozen = (await state()).leases;
+    assert.deepEqual(frozen.map((l) => [l.node, l.state, l.reason]), [[1, 'frozen', 'halt']]);
+    assert.ok(frozen[0]!.leaseMs > 1000, `the lease is renewed ahead: ${frozen[0]!.leaseMs} ms`);
+    await dbg.run('[1.*] thaw');
+    const deadline = Date.now() + 10_000;
+    while ((await state()).leases.length > 0) {
+      assert.ok(Date.now() < deadline, 'the thawed node beat again and its lease was let go');
+      await sleep(50);
+    }
     await reset();
   });
 
