@@ -45,7 +45,7 @@ describe('the Debugger view over a real multicomputer', () => {
   });
 
   test('attaches and lists every thread by node, running', async () => {
-    await main().getByTestId('debug-attached').filter({ hasText: 'attached' }).waitFor();
+    await main().locator('[data-testid="debug-attached"][data-attached="yes"]').waitFor();
     await eventually('six running threads', async () => {
       const s = await statesShown();
       return s.length === NODES * 2 && s.every((x) => x.endsWith(' running'));
