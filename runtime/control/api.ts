@@ -103,6 +103,8 @@ export const ClusterStatus = z.object({
   restartPolicy: z.enum(['never', 'on-failure']),
   /** How late the failure detector's last check was: a paused or starved observer. */
   detectorLagMs: ms(),
+  /** Whether the supervisor runs the debugger service (false: the debug methods answer unavailable); absent: not said. */
+  debugger: z.boolean().optional(),
 });
 export type ClusterStatus = z.infer<typeof ClusterStatus>;
 

@@ -8,11 +8,12 @@ import { mount } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { nextTick } from 'vue';
-import { ControlError, type ControlClient, type DebugEvent, type DebugStackNode, type DebugState, type DebugThreadInfo } from '../../runtime/control/api';
+import { ControlError, type ClusterStatus, type ControlClient, type DebugEvent, type DebugStackNode, type DebugState, type DebugThreadInfo } from '../../runtime/control/api';
 import { setClient } from '../../renderer/src/api/connect';
 import DebugThreadList from '../../renderer/src/components/DebugThreadList.vue';
 import ParallelStacks from '../../renderer/src/components/ParallelStacks.vue';
 import SourceView from '../../renderer/src/components/SourceView.vue';
+import { useClusterStore } from '../../renderer/src/stores/cluster';
 import { frameLocation, setOfThreads, useDebuggerStore } from '../../renderer/src/stores/debugger';
 
 const until = async (what: string, ok: () => boolean) => {
@@ -96,11 +97,23 @@ function fakeDebugger() {
 
 describe('debugger store', () => {
   let f: ReturnType<typeof fakeDebugger>;
+  const status = (debuggerOn: boolean) =>
+    ({ name: 't', generation: 1, members: [0, 1], debugger: debuggerOn }) as unknown as ClusterStatus;
   beforeEach(() => {
     setActivePinia(createPinia());
     window.localStorage.clear();
     f = fakeDebugger();
     setClient(f.client);
+    useClusterStore().status = status(true);
+  });
+
+  it('does not ask a multicomputer whose status says it runs no debugger service', async () => {
+    useClusterStore().status = status(false);
+    const dbg = useDebuggerStore();
+    await dbg.start();
+    expect(dbg.unavailable).toBe(true);
+    expect(dbg.attached).toBe(false);
+    expect(f.lines).toEqual([]);
   });
 
   it('opens one session and keeps it; a stop redraws threads, stacks and the source of the focus\'s first stopped thread', async () => {

@@ -9,7 +9,7 @@
 // (threads, stacks, values, output, source) is fetched again when an event says
 // the threads moved, at most a few times a second.
 import { defineStore } from 'pinia';
-import { computed, ref, shallowRef } from 'vue';
+import { computed, ref, shallowRef, watch } from 'vue';
 import {
   ControlError,
   DebugGroups,
@@ -22,6 +22,7 @@ import {
 } from '../../../runtime/control/api';
 import { z } from 'zod';
 import { connect } from '../api/connect';
+import { useClusterStore } from './cluster';
 
 const HISTORY_KEY = 'mcs.debug.history';
 export const HISTORY_MAX = 200;
@@ -104,6 +105,8 @@ export const useDebuggerStore = defineStore('debugger', () => {
   const history = ref<string[]>(loadHistory());
   const verbs = ref<string[]>([]);
   const error = ref<string | null>(null);
+  /** The supervisor runs no debugger service (its status says so): nothing to attach to. */
+  const unavailable = ref(false);
   const busy = ref(0);
   const polling = ref(false);
   let entryId = 0;
@@ -172,6 +175,15 @@ export const useDebuggerStore = defineStore('debugger', () => {
   /** Attaches (opens the session and starts following its events); idempotent. */
   async function start(): Promise<void> {
     if (alive) return;
+    // The status says whether there is a debugger to attach to: asking one that is
+    // not there would only be a failed request. Wait briefly for the first push.
+    const cluster = useClusterStore();
+    if (!cluster.status) await new Promise<void>((resolve) => {
+      const stop = watch(() => cluster.status, () => (stop(), resolve()));
+      setTimeout(() => (stop(), resolve()), 3000);
+    });
+    unavailable.value = cluster.status?.debugger === false;
+    if (unavailable.value || alive) return;
     alive = true;
     try {
       const r = await call('help');
@@ -399,7 +411,7 @@ export const useDebuggerStore = defineStore('debugger', () => {
 
   return {
     session, focus, state, focusThreads, stacks, source, sourceMark, sourceProblem, output, outputSet, outputProblem, watches, picked,
-    transcript, history, verbs, error, busy, attached, threads, focusIds, stoppedInFocus, current,
+    transcript, history, verbs, error, unavailable, busy, attached, threads, focusIds, stoppedInFocus, current,
     run, start, detach, leave, refresh, showSource, addWatch, removeWatch, filterOutput, pick,
   };
 });
