@@ -352,15 +352,28 @@ export class DebuggerService {
    * Every request is shielded: enabling V8's debugger in a thread, or applying
    * breakpoints to all its scripts, can hold the node's main thread for a few
    * hundred ms, so the node's lease covers the request (without counting as a
-   * freeze) and one heartbeat timeout after it.
+   * freeze) and one heartbeat timeout after it. For one lease at most: a node
+   * that hangs (or is SIGSTOPped) with a request in flight never answers, and a
+   * shield held until the answer would hide the hang from the detector for good.
    */
   private request(conn: AgentConn, op: AgentOp): Promise<unknown> {
     this.shield(conn.node, +1);
+    let shielded = true;
+    const unshield = () => {
+      if (!shielded) return;
+      shielded = false;
+      this.shield(conn.node, -1);
+    };
+    const bound = setTimeout(unshield, this.leaseNs / 1e6);
+    bound.unref();
     return new Promise<unknown>((resolve, reject) => {
       const id = conn.nextId++;
       conn.pending.set(id, { resolve, reject });
       conn.socket.write(JSON.stringify({ type: 'request', id, request: op }) + '\n');
-    }).finally(() => this.shield(conn.node, -1));
+    }).finally(() => {
+      clearTimeout(bound);
+      unshield();
+    });
   }
 
   private readonly shields = new Map<number, number>();
