@@ -7,6 +7,9 @@ import { startFrontEnd } from './webcache/http-front';
 import { createFileCache } from './webcache/modes';
 import { siteRoot } from './webcache/site-path';
 
+/** The console's decoded views of the cache's sections (registered by the console's back end). */
+export { webcacheSectionLayouts as sectionLayouts } from './webcache/section-layouts';
+
 /** Without a cache, files up to this size are still read whole (one read, no stream set-up). */
 const OFF_WHOLE_FILE_LIMIT = 1024 * 1024;
 

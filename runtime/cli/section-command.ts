@@ -32,6 +32,7 @@ export const dumpSectionCommand: Command = {
     let id = target;
     let size = 0;
     let failed = 0;
+    const failedRanges: SectionBytes['failed'] = [];
     let pos = offset;
     let first = true;
     for (;;) {
@@ -47,6 +48,12 @@ export const dumpSectionCommand: Command = {
         first = false;
       }
       failed += slice.failedBytes;
+      for (const f of slice.failed) {
+        const last = failedRanges[failedRanges.length - 1];
+        // Slices are contiguous: a range cut at a slice boundary is joined again.
+        if (last && last.offset + last.length === f.offset) last.length += f.length;
+        else failedRanges.push({ ...f });
+      }
       if (raw) await ctx.write(bytes);
       else chunks.push(bytes);
       pos += bytes.length;
@@ -59,7 +66,7 @@ export const dumpSectionCommand: Command = {
     if (raw) return;
     const all = Buffer.concat(chunks);
     if (ctx.json) {
-      const result: SectionBytes = { id, offset, length: all.length, size, base64: all.toString('base64'), failedBytes: failed };
+      const result: SectionBytes = { id, offset, length: all.length, size, base64: all.toString('base64'), failedBytes: failed, failed: failedRanges };
       return void (await ctx.printJson(result));
     }
     await ctx.write(hexdump(all, offset));

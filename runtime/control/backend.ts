@@ -3,6 +3,7 @@
 // the GSM object table and the event log. The cluster layer knows nothing of the
 // control API; this adapter is where its views become the API's data and its
 // errors become ControlErrors a user can read in one line.
+import { failedParts } from '../gsm/gsm';
 import { contribution, O, objectRecord, ObjectType } from '../gsm/layout';
 import type { EventFilter } from '../log/query';
 import type { LogRow as StoredLogRow } from '../log/store';
@@ -15,6 +16,7 @@ import type { ObjectRecord } from '../objects/namespace';
 import type { Multicomputer, NodeView } from '../cluster/types';
 import { findComponent, listComponents, requestRecoveryOf, viewComponent } from '../sdk/component-record';
 import { debugMethods } from './debug-backend';
+import { createSectionDecoder } from './section-decoder';
 import {
   ControlError,
   MAX_READ_BYTES,
@@ -101,7 +103,15 @@ export function createControlBackend(mc: Multicomputer): ControlBackend {
 }
 
 class MulticomputerBackend implements ControlBackend {
-  constructor(private readonly mc: Multicomputer) {}
+  private readonly decoder: ReturnType<typeof createSectionDecoder>;
+
+  constructor(private readonly mc: Multicomputer) {
+    this.decoder = createSectionDecoder(mc);
+  }
+
+  decodeSection(p: Params<'decodeSection'>): Promise<Result<'decodeSection'>> {
+    return this.guardAsync(() => this.decoder(p));
+  }
 
   private get gsm() {
     return this.mc.gsm;
@@ -307,8 +317,12 @@ class MulticomputerBackend implements ControlBackend {
       const bytes = new Uint8Array(length);
       // Guarded by the record's generation: a section freed since resolve() is a stale id, not someone else's bytes.
       const generationWord = objectRecord(this.gsm.layout, r.slot) + O.generation;
-      const failedBytes = length > 0 ? this.gsm.map.read(r.dataOffset + offset, bytes, generationWord, r.generation) : 0;
-      return { id: r.id, offset, length, size, base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'), failedBytes };
+      const dummyBytes = length > 0 ? this.gsm.map.read(r.dataOffset + offset, bytes, generationWord, r.generation) : 0;
+      // As section offsets, from the failed-region map read after the bytes. The native
+      // count adds overlapping regions twice, so the merged ranges give the count when known.
+      const failed = dummyBytes > 0 ? failedParts(this.gsm.failedRegions(), r.dataOffset + offset, length).map((f) => ({ offset: f.offset - r.dataOffset, length: f.length })) : [];
+      const failedBytes = failed.length > 0 ? failed.reduce((n, f) => n + f.length, 0) : dummyBytes;
+      return { id: r.id, offset, length, size, base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'), failedBytes, failed };
     });
   }
 

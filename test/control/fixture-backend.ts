@@ -214,7 +214,13 @@ export class FixtureBackend implements ControlBackend {
     if (offset > s.size) throw new ControlError('bad-request', `offset ${offset} is past the end of section ${s.id} (${s.size} bytes)`);
     const length = Math.min(p.length ?? 1024 * 1024, s.size - offset);
     const bytes = sectionContent(s.size).subarray(offset, offset + length);
-    return { id: s.id, offset, length, size: s.size, base64: bytes.toString('base64'), failedBytes: s.accessible ? 0 : length };
+    return { id: s.id, offset, length, size: s.size, base64: bytes.toString('base64'), failedBytes: s.accessible ? 0 : length, failed: s.accessible || length === 0 ? [] : [{ offset, length }] };
+  }
+
+  decodeSection(p: Params<'decodeSection'>) {
+    this.record('decodeSection', p);
+    const s = this.find(this.sectionList, 'section', p.target);
+    return { id: s.id, layout: null, records: [], next: null, problems: [] };
   }
 
   log(p: Params<'log'>): LogPage {

@@ -117,6 +117,30 @@ describe('the console in a browser, over a real multicomputer', () => {
     assert.match(await hex.innerText(), /written by the/);
     assert.match(await main().getByTestId('selection').innerText(), /selected 0x100/);
     await main().getByRole('complementary', { name: 'Decoded' }).getByText('u32').waitFor();
+
+    // Selection: shift-click extends it to a range.
+    await hex.locator('[data-off="271"]').click({ modifiers: ['Shift'] });
+    assert.match(await main().getByTestId('selection').innerText(), /selected 0x100–0x10f \(16 bytes\)/);
+
+    // Fail the memory under part of the section: those bytes read 0xFF and are marked
+    // failed; a byte that merely holds 0xFF is not.
+    t.mc.gsm.map.write(r.dataOffset + 0x120, Uint8Array.of(0xff));
+    const failed = await backend.failMemory({ offset: r.dataOffset + 0x108, length: 16 });
+    assert.deepEqual(failed, { offset: r.dataOffset + 0x108, length: 16 });
+    await hex.getByTestId('failed-note').filter({ hasText: '16 of these 2048 bytes are in failed memory' }).waitFor();
+    const marks = JSON.parse(
+      (await page.evaluate(`JSON.stringify([...document.querySelectorAll('[data-testid="hex-viewer"] [data-off]')]
+        .filter((e) => Number(e.dataset.off) >= 0x100 && Number(e.dataset.off) < 0x128)
+        .map((e) => [Number(e.dataset.off), e.textContent, e.dataset.failed === 'yes', getComputedStyle(e).textDecorationLine]))`)) as string,
+    ) as [number, string, boolean, string][];
+    for (const [off, text, marked, decoration] of marks) {
+      const inFailed = off >= 0x108 && off < 0x118;
+      assert.equal(marked, inFailed, `byte 0x${off.toString(16)} marked failed: ${marked}`);
+      if (inFailed) assert.deepEqual([text, decoration], ['ff', 'line-through'], `failed byte 0x${off.toString(16)} reads the dummy value, struck through`);
+      else if (off < 0x108) assert.equal(text, written[off - 0x100]!.toString(16).padStart(2, '0'), 'bytes before the failed region keep their value');
+    }
+    assert.equal(marks.find(([off]) => off === 0x120)?.[1], 'ff', 'an ordinary 0xFF byte is shown');
+    assert.equal(await hex.locator('.asc .failed').count(), 16, 'the ASCII column marks the same 16 bytes');
     await shot(page, 'sections');
   });
 
