@@ -32,7 +32,7 @@ const ROWS = 200_000;
 const BENCH_NODE = 900;
 const NEEDLE_EVERY = 1000;
 /** The view's first page (renderer/src/stores/log.ts FIRST_PAGE_ROWS). */
-const FIRST_PAGE_ROWS = 200;
+const FIRST_PAGE_ROWS = 60;
 
 function median(xs: number[]): number {
   return quantile(xs, 0.5);
