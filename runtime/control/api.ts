@@ -154,6 +154,11 @@ export const NodeInfo = z.object({
   threads: z.array(ThreadInfo),
   /** What the node's apps serve (absent from backends that predate endpoints). */
   endpoints: z.array(NodeEndpoint).optional(),
+  /**
+   * Requests its applications have served since it started, from their request
+   * counters in GSM (requestCounterName); absent when no application counts any.
+   */
+  requests: count().optional(),
 });
 export type NodeInfo = z.infer<typeof NodeInfo>;
 

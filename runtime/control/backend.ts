@@ -17,6 +17,7 @@ import type { Multicomputer, NodeView } from '../cluster/types';
 import { findComponent, listComponents, requestRecoveryOf, viewComponent } from '../sdk/component-record';
 import { debugMethods } from './debug-backend';
 import { createSectionDecoder } from './section-decoder';
+import { requestCounterName } from '../nodes/app-context';
 import {
   ControlError,
   MAX_READ_BYTES,
@@ -181,7 +182,34 @@ class MulticomputerBackend implements ControlBackend {
   }
 
   nodes(): NodeInfo[] {
-    return this.guard(() => this.mc.nodes().map(nodeInfo).sort((a, b) => a.id - b.id));
+    return this.guard(() =>
+      this.mc
+        .nodes()
+        .map((n) => {
+          const info = nodeInfo(n);
+          const requests = this.requestsOf(n);
+          return requests === null ? info : { ...info, requests };
+        })
+        .sort((a, b) => a.id - b.id),
+    );
+  }
+
+  /** Sum of the node's applications' request counters (requestCounterName), null if none has one. */
+  private requestsOf(n: NodeView): number | null {
+    if (n.apps.length === 0 || (n.state !== 'up' && n.state !== 'suspect' && n.state !== 'stopped')) return null;
+    let sum: number | null = null;
+    for (const app of n.apps) {
+      let r;
+      try {
+        r = this.mc.namespace.resolve(requestCounterName(app, n.id), ObjectType.HwLock);
+      } catch {
+        continue; // this app counts nothing (or not yet)
+      }
+      // Failed memory reads as the dummy value: not a count.
+      if (r.ownerNode !== n.id || !this.gsm.isAccessible(r.dataOffset, r.dataBytes)) continue;
+      sum = (sum ?? 0) + Number(this.gsm.map.load64(r.dataOffset + HWLOCK_FIELDS.register));
+    }
+    return sum;
   }
 
   generations(): GenerationInfo[] {

@@ -8,7 +8,8 @@
 // code on every inspection, and a declaration can be checked before it is used.
 import { z } from 'zod';
 
-const Name = z.string().regex(/^[A-Za-z_][\w.-]{0,63}$/, 'a name of letters, digits, _ . - (at most 64)');
+/** Shown to people, so spaces are allowed ("file entry"). */
+const Name = z.string().regex(/^[A-Za-z_][\w .-]{0,63}$/, 'a name of letters, digits, spaces, _ . - (at most 64), starting with a letter');
 const Offset = z.number().int().min(0).max(2 ** 40);
 
 export const FIELD_BYTES = { u8: 1, u16: 2, u32: 4, i32: 4, u64: 8, f64: 8 } as const;
