@@ -278,15 +278,21 @@ describe('the console in a browser, over a real multicomputer', () => {
     await eventually('the saved kinds are applied', async () => (await main().getByTestId('log-kinds').inputValue()) === 'operator');
   });
 
-  test('dark theme and the smallest supported window keep the layout', async () => {
-    await page.getByTestId('theme-toggle').click();
-    await page.setViewportSize({ width: 1024, height: 640 });
-    for (const [view, name] of [['Overview', 'overview'], ['Mutexes', 'mutexes'], ['Event log', 'log'], ['Sections', 'sections']] as const) {
-      await go(view);
-      const overflow = await page.evaluate(`document.documentElement.scrollWidth > window.innerWidth || document.documentElement.scrollHeight > window.innerHeight`);
-      assert.equal(overflow, false, `${view} fits 1024×640`);
-      await page.waitForTimeout(300);
-      await shot(page, `${name}-dark-1024x640`);
+  test('every view, light and dark, at the smallest supported window and at 1440×900, keeps its layout', async () => {
+    const views = ['Overview', 'Nodes', 'Sections', 'Mutexes', 'Events', 'Hardware locks', 'Mailboxes', 'Components', 'Event log', 'Faults', 'Terminal', 'Debugger'];
+    const file = (v: string) => v.toLowerCase().replace(/ /g, '-');
+    for (const theme of ['light', 'dark'] as const) {
+      if ((await page.evaluate('document.documentElement.dataset.theme')) !== theme) await page.getByTestId('theme-toggle').click();
+      for (const [width, height] of [[1024, 640], [1440, 900]] as const) {
+        await page.setViewportSize({ width, height });
+        for (const view of views) {
+          await go(view);
+          const overflow = await page.evaluate(`document.documentElement.scrollWidth > window.innerWidth || document.documentElement.scrollHeight > window.innerHeight`);
+          assert.equal(overflow, false, `${view} fits ${width}×${height} (${theme})`);
+          await page.waitForTimeout(150);
+          await shot(page, `${file(view)}-${theme}-${width}x${height}`);
+        }
+      }
     }
   });
 
