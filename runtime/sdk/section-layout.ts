@@ -285,9 +285,12 @@ export function decodeSection(layout: SectionLayout, mem: SectionMemory, from = 
         if (full()) return { records, next: at };
         const bytes = chunk.subarray(rel, rel + view.byteLength);
         const { ints, ...r } = decodeRecord(part.struct, bytes, at, null, mem);
+        // The record is the whole block its size field claims (header, key and data), within the section.
+        const extent = Math.max(part.align, Math.ceil((ints.get(part.sizeField) ?? 0) / part.align) * part.align);
+        r.size = Math.min(extent, mem.size - at);
+        r.failedBytes = mem.failedIn(at, r.size);
         records.push(r);
-        const size = ints.get(part.sizeField) ?? 0;
-        at += Math.max(part.align, Math.ceil(size / part.align) * part.align);
+        at += extent;
       }
       if (at < mem.size) return { records, next: at };
     }

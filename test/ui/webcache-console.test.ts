@@ -100,7 +100,7 @@ describe('the console over the Web cache', () => {
     await first.waitFor();
     const offset = Number(await first.getAttribute('data-offset'));
     await first.getByRole('button').click();
-    await main().getByTestId('decoded-record').getByText('key').waitFor();
+    await main().getByTestId('decoded-record').getByRole('rowheader', { name: 'key', exact: true }).waitFor();
     assert.match(await main().getByTestId('selection').innerText(), new RegExp(`selected 0x${offset.toString(16)}–`));
     assert.equal(await main().getByTestId('hex-viewer').locator(`[data-off="${offset + 8}"]`).innerText(), '31', "the entry's magic 'WCE1' starts 8 bytes in");
     await shots('sections-area');
