@@ -35,7 +35,17 @@ export default defineConfig({
       alias: [{ find: /^\.\/kit-apps$/, replacement: resolve(root, 'main/bundled-apps.ts') }],
     },
     build: {
-      lib: { entry: { index: resolve(root, 'main/index.ts'), 'node-entry': resolve(root, 'main/node-entry.ts') } },
+      lib: {
+        entry: {
+          index: resolve(root, 'main/index.ts'),
+          'node-entry': resolve(root, 'main/node-entry.ts'),
+          // Worker threads start from files of their own: each is an entry beside
+          // the module that spawns it, found there when that module is bundled.
+          'detector-worker': resolve(root, 'runtime/membership/detector-worker.ts'),
+          'thread-main': resolve(root, 'runtime/nodes/thread-main.ts'),
+          'debug-agent': resolve(root, 'runtime/debugger/agent-thread.ts'),
+        },
+      },
       rolldownOptions: {
         // Shared chunks beside the entries: runtime/gsm/native.ts looks for the
         // desktop build's mcs_gsm.node next to the file it was bundled into.

@@ -309,6 +309,7 @@ const modifyCommands: Command[] = [
     name: 'restart-policy',
     group: 'modify',
     usage: '[never|on-failure]',
+    optional: ['policy'],
     summary: 'show or set whether failed nodes come back by themselves (on-failure: with backoff, giving up on a crash loop)',
     async run(ctx, _args, [policy]) {
       if (policy === undefined) {

@@ -22,7 +22,8 @@ export function startDebugAgent(opts: DebugAgentOptions, readyTimeoutMs = 2000):
   // The service bundles the agent into one plain-JS file (bundle.ts): loading it costs
   // a node a fraction of what the TypeScript loader would in every node's thread.
   const bundle = agentBundlePathFor(opts.socketPath);
-  const entry = existsSync(bundle) ? bundle : new URL('./agent-entry.mjs', import.meta.url);
+  // Bundled itself (the desktop app), the node has the agent prebuilt beside it.
+  const entry = existsSync(bundle) ? bundle : new URL(import.meta.url.endsWith('.ts') ? './agent-entry.mjs' : './debug-agent.js', import.meta.url);
   const worker = new Worker(entry, {
     name: AGENT_THREAD_NAME,
     workerData: { socketPath: opts.socketPath, tokenPath: tokenPathFor(opts.socketPath), node: opts.node, incarnation: opts.incarnation },

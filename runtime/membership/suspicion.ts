@@ -156,6 +156,8 @@ export class SuspicionPolicy {
   readonly lateMs: number;
   private readonly acceptablePauseMs: number;
   private readonly minStdMs: number;
+  /** How many spreads past the mean phi reaches its threshold. */
+  private readonly zAtThreshold: number;
   private readonly windowSize: number;
   private readonly nodes = new Map<number, Watched>();
   private lastCheckNs = 0;
@@ -170,10 +172,13 @@ export class SuspicionPolicy {
     this.phiThreshold = cfg.phiThreshold ?? 8;
     this.suspectPhi = cfg.suspectPhi ?? 1;
     this.windowSize = cfg.windowSize ?? 100;
-    // A clock-like node (spread at the floor) is failed a little after the
-    // configured timeout: the floor keeps one jittered beat from counting as a
-    // pattern change, and the pause is what the timeout allows beyond one period.
+    // A clock-like node (spread at the floor) is failed one floor spread after
+    // the configured timeout, as an operator who set the timeout expects; only
+    // spread beyond the floor (irregular beats) earns a later deadline. The floor
+    // keeps one jittered beat from counting as a pattern change, and the pause is
+    // what the timeout allows beyond one period.
     this.minStdMs = Math.max(1, period / 20);
+    this.zAtThreshold = silenceForPhi(this.phiThreshold, 0, 1);
     this.acceptablePauseMs = Math.max(0, cfg.heartbeatTimeoutMs - period);
     this.stallMs = Math.max(period, 4 * cfg.checkEveryMs);
     this.lateMs = Math.max(period / 2, 2 * cfg.checkEveryMs);
@@ -317,7 +322,8 @@ export class SuspicionPolicy {
     // The spread is never below the floor, and never below what the first few
     // samples can vouch for.
     const std = Math.max(this.minStdMs, learned ? w.window.stdDev() : period / 4);
-    const mean = Math.max(expectedIntervalMs, period) + this.acceptablePauseMs * (1 + this.localHealth);
+    const mean =
+      Math.max(expectedIntervalMs, period) + this.acceptablePauseMs * (1 + this.localHealth) - (this.zAtThreshold - 1) * this.minStdMs;
     const suspicion = phi(silentMs, mean, std);
     return {
       suspicion: Math.min(suspicion, 99),

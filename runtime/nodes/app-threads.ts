@@ -65,7 +65,8 @@ export class NodeThreads {
   start(name: string, module: string | URL, data?: unknown): AppThread {
     if (!NAME_RE.test(name)) throw new Error(`thread name "${name}" must be a letter then up to 27 letters, digits or _ . : -`);
     const moduleUrl = module instanceof URL ? module.href : module.startsWith('file:') ? module : pathToFileURL(module).href;
-    const entry = new URL('./thread-main.ts', import.meta.url).href;
+    // Bundled (the desktop app), the entry is built beside this module as plain JS.
+    const entry = new URL(import.meta.url.endsWith('.ts') ? './thread-main.ts' : './thread-main.js', import.meta.url).href;
     const startData: ThreadStartData = { gsm: this.gsm.name, node: this.node, incarnation: this.incarnation, name, module: moduleUrl, data, members: this.members() };
     const boot = this.tsxApi
       ? `import(${JSON.stringify(this.tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`

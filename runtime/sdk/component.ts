@@ -77,6 +77,9 @@ export interface ComponentOptions {
 
 const LOCK_SLICE_MS = 20;
 const LOOP_WAIT_MS = 100;
+/** Backoff after a recovery that failed: 20 ms, doubling, at most 2 s. */
+const RETRY_FIRST_MS = 20;
+const RETRY_MAX_MS = 2000;
 
 /** A per-process queue in front of each mutex: async workers of one thread would otherwise "recursively" lock it. */
 const gates = new WeakMap<Lockable, LocalMutex>();
@@ -103,6 +106,8 @@ export abstract class McsComponent {
   private poke: (() => void) | null = null;
   private loopDone: Promise<void> | null = null;
   private startedRecovery = 0;
+  /** Recoveries in a row that ended in an error: each waits twice as long before the next. */
+  private failedRecoveries = 0;
   /** Completed recoveries seen by this instance (durations in ms), newest last. */
   readonly recoveries: { generation: number; ms: number; cause: string }[] = [];
 
@@ -292,13 +297,16 @@ export abstract class McsComponent {
       if (this.view !== R || this.rec.u32(C.completedGeneration) < R) {
         try {
           await this.recover(R);
+          this.failedRecoveries = 0;
         } catch (err) {
           if (err instanceof Restart || this.stopped) continue;
-          this.space.log('recovery.error', this.name, { generation: R, message: (err as Error).message });
+          const retryMs = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** this.failedRecoveries++);
+          this.space.log('recovery.error', this.name, { generation: R, message: (err as Error).message, retryMs });
           // A failure to build shared state is a failure like any other: retried
-          // from scratch under a new generation (paper §3.6.2).
+          // from scratch under a new generation (paper §3.6.2), backing off so a
+          // fault that persists (a failed contribution, a full GSM) does not spin.
           this.rec.request(R, `recovery failed on node ${this.node}: ${(err as Error).message}`);
-          await this.pause(20);
+          await this.backoff(retryMs);
         }
         continue;
       }
@@ -323,6 +331,19 @@ export abstract class McsComponent {
       };
       this.poke = finish;
       void this.rec.waitChange(seq, ms).then(finish, finish);
+    });
+  }
+
+  /** Sleeps `ms` after a failed recovery; only a poke (a new generation, a request, stop) ends it early, not the record's churn. */
+  private backoff(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        this.poke = null;
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      this.poke = finish;
     });
   }
 
@@ -393,8 +414,13 @@ export abstract class McsComponent {
       this.startedRecovery = R;
       this.space.log('recovery.start', this.name, { generation: R, cause });
     }
+    // Where this instance's time went, for the log (which phase waits on whom).
+    const startNs = monotonicNs();
+    const phases: Record<string, number> = {};
+    const phaseEnd = (name: string) => (phases[name] = Math.round((monotonicNs() - startNs) / 1e4) / 100);
     // A. This node's workers out of the way.
     await this.waitFor(R, 'local workers', () => (this.lockouts > 0 ? [me] : []), null);
+    phaseEnd('workers');
     rec.setInst(me, I.quiesced, R);
     rec.bump();
     // B. Members and master.
@@ -404,6 +430,7 @@ export abstract class McsComponent {
       throw new Restart();
     }
     await this.waitFor(R, 'quiesce', () => live.filter((n) => rec.inst(n, I.quiesced) < R), live);
+    phaseEnd('quiesced');
     // Sticky master; a new one (the lowest live member whose memory can still
     // house the area) only when it is gone or its contribution failed.
     const current = rec.u32(C.master) - 1;
@@ -436,6 +463,7 @@ export abstract class McsComponent {
     } else {
       await this.waitFor(R, 'master', () => (rec.u32(C.masterGeneration) >= R ? [] : [master]), live);
     }
+    phaseEnd('master');
     const maskNow = rec.u32(C.memberMask);
     const members = live.filter((n) => (maskNow >>> n) & 1);
     // C. The master area of this view, then this instance's contribution.
@@ -448,6 +476,7 @@ export abstract class McsComponent {
     this.master = master;
     await this.rebuild(this.context(R, members, master, fresh));
     if (rec.u32(C.recoveryGeneration) !== R) throw new Restart();
+    phaseEnd('rebuilt');
     rec.setInst(me, I.recovered, R);
     rec.bump();
     // D. Complete when every member has rebuilt.
@@ -465,7 +494,8 @@ export abstract class McsComponent {
     this.running = false;
     this.recoveries.push({ generation: R, ms, cause });
     if (this.recoveries.length > 100) this.recoveries.shift();
-    this.space.log('recovery.end', this.name, { generation: R, durationMs: Math.round(ms * 1000) / 1000, cause, members, master });
+    phaseEnd('complete');
+    this.space.log('recovery.end', this.name, { generation: R, durationMs: Math.round(ms * 1000) / 1000, cause, members, master, phasesMs: phases });
     this.wakeWorkers();
   }
 

@@ -114,6 +114,14 @@ describe('mcs against a real multicomputer', () => {
     assert.equal(mutexes.code, 0, mutexes.stderr);
     assert.match(mutexes.stdout, /^\d+\.\d+ +counter\.lock /m);
 
+    // The restart policy `up --restart never` chose, shown and changed from the CLI.
+    assert.equal((await run('restart-policy')).stdout, 'restart policy: never\n');
+    assert.equal((await run('restart-policy', 'on-failure')).stdout, 'restart policy: on-failure\n');
+    assert.equal((await run('restart-policy', 'never')).stdout, 'restart policy: never\n');
+    const badPolicy = await run('restart-policy', 'sometimes');
+    assert.notEqual(badPolicy.code, 0);
+    assert.match(badPolicy.stderr, /expected never or on-failure, not "sometimes"/);
+
     const log = await json<LogPage>('log', '--node', '0');
     assert.ok(log.rows.length > 0);
     assert.ok(log.rows.every((r) => r.node === 0));

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { after, before, describe, test } from 'node:test';
 import { startDesktop, type DesktopApp } from '../../main/desktop';
 import { createConsoleBridge } from '../../main/preload-bridge';
@@ -21,6 +22,8 @@ import type { TerminalServerMessage } from '../../runtime/control/api/terminal-p
 import { CONTENT_SECURITY_POLICY } from '../../main/csp';
 import { isProcessAlive as alive } from '../../runtime/control/connection-file';
 import { tempDir, until } from '../control/helpers';
+import { startTestMulticomputer } from '../helpers/multicomputer';
+import { DetectorBoard } from '../../runtime/membership/detector-board';
 import { createElectronStandIn, type StandInWindow } from '../helpers/electron-stand-in';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -44,6 +47,31 @@ test('the desktop bundle carries every app in runtime/apps', async () => {
   const { BUNDLED_APP_NAMES } = await import('../../main/bundled-apps');
   const apps = readdirSync(path.join(root, 'runtime/apps')).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
   assert.deepEqual([...BUNDLED_APP_NAMES].sort(), apps.sort());
+});
+
+test('worker threads start from their own bundled entries, which need no TypeScript loader', async () => {
+  ensureDesktopBundle();
+  for (const entry of ['detector-worker.js', 'thread-main.js', 'debug-agent.js']) {
+    const code = readFileSync(path.join(outMain, entry), 'utf8');
+    assert.doesNotMatch(code, /tsx|\.ts["']/, `${entry} loads TypeScript`);
+  }
+  // The supervisor's failure detector, from the bundle, over a real GSM.
+  const t = await startTestMulticomputer({ nodes: 2 });
+  const worker = new Worker(path.join(outMain, 'detector-worker.js'), {
+    workerData: { gsmName: t.mc.gsm.name, board: DetectorBoard.create(t.mc.gsm.layout.maxNodes).buffer, heartbeatPeriodMs: 100, heartbeatTimeoutMs: 250, checkEveryMs: 10 },
+    env: { ...process.env, MCS_GSM_NATIVE: NODE_ABI_ADDON },
+  });
+  try {
+    const seen: string[] = [];
+    worker.on('message', (m: { kind: string }) => seen.push(m.kind));
+    await until('the bundled detector is checking', () => seen.includes('ready'));
+    worker.postMessage({ kind: 'stop' });
+    await until('it stops when told', () => seen.includes('stopped'));
+    assert.deepEqual(seen.filter((k) => k === 'error' || k === 'fenced'), [], 'it fenced no healthy node and threw nothing');
+  } finally {
+    await worker.terminate();
+    await t.stop();
+  }
 });
 
 describe('the desktop app under an Electron stand-in, over a real multicomputer', () => {

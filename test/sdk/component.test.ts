@@ -86,7 +86,7 @@ describe('McsComponent: a recoverable component across node failures (the tally 
     assert.ok(s.view.recoveryGeneration > before.view.recoveryGeneration);
     assert.ok(s.view.durations.length >= 2 && s.view.durations.every((d) => d.ms >= 0));
     const ends = () => [...t.mc.query.iterate({ kinds: ['recovery.end'] })].map((r) => JSON.parse(r.details) as { durationMs: number; cause: string });
-    await until('the failure recovery is in the event log', () => ends().some((e) => /instance left|abandoned|memory|timeout/.test(e.cause)));
+    await until('the failure recovery is in the event log', () => ends().some((e) => /instance left|abandoned|memory|timeout/i.test(e.cause)));
     assert.ok(ends().every((e) => e.durationMs >= 0));
     await t.mc.restartNode(oldMaster);
     await until('three members again', settled(t, 3));

@@ -168,3 +168,26 @@ describe('recovery locks', () => {
     await p.stop();
   });
 });
+
+describe('recovery errors', () => {
+  it('a recovery that keeps failing is retried from scratch with a doubling backoff, and succeeds once the fault is gone', async () => {
+    const logged: { kind: string; details: { retryMs?: number; message?: string } }[] = [];
+    class Flaky extends McsComponent {
+      failuresLeft = 4;
+      constructor() {
+        super(localSpace({ node: 0, bytes: 4096, log: (kind, _object, details) => logged.push({ kind, details: details as never }) }), { name: 'flaky', masterAreaBytes: 64 });
+      }
+      protected override async buildMaster() {}
+      protected override rebuild() {
+        if (this.failuresLeft-- > 0) throw new Error('test: shared state cannot be built yet');
+      }
+    }
+    const f = new Flaky();
+    assert.equal(await f.start(), 'OK', 'built once the fault went away');
+    const errors = logged.filter((l) => l.kind === 'recovery.error');
+    assert.deepEqual(errors.map((e) => e.details.retryMs), [20, 40, 80, 160]);
+    assert.ok(errors.every((e) => e.details.message === 'test: shared state cannot be built yet'));
+    assert.equal(logged.filter((l) => l.kind === 'recovery.end').length, 1);
+    await f.stop();
+  });
+});
