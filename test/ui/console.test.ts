@@ -15,7 +15,7 @@ import { createControlBackend } from '../../runtime/control/backend';
 import { startControlServer, type ControlServer } from '../../runtime/control/server';
 import { terminalSockets } from '../../runtime/control/terminal';
 import type { ControlBackend } from '../../runtime/control/api';
-import { ARTIFACTS, ensureRendererBuilt, launchChromium, rendererOut, watchProblems, type Browser } from '../helpers/browser';
+import { ARTIFACTS, ensureRendererBuilt, openConsole, rendererOut, type Browser } from '../helpers/browser';
 import { until as eventually } from '../control/helpers';
 import { startTestMulticomputer, testApp, until, type TestMulticomputer } from '../helpers/multicomputer';
 
@@ -54,12 +54,7 @@ describe('the console in a browser, over a real multicomputer', () => {
       staticDir: rendererOut,
       sockets: terminalSockets({ mcsHome: t.dir, cluster: 'control' }),
     });
-    browser = await launchChromium();
-    page = await browser.context.newPage();
-    page.setDefaultTimeout(15_000);
-    problems = watchProblems(page);
-    await page.goto(server.loginUrl());
-    await page.getByRole('heading', { level: 1, name: 'MCS Developer Kit' }).waitFor();
+    ({ browser, page, problems } = await openConsole(server));
   });
 
   after(async () => {

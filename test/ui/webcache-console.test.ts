@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { generateSampleSite, type SiteManifest } from '../../runtime/apps/webcache/sample-site';
 import { createControlBackend } from '../../runtime/control/backend';
 import { startControlServer, type ControlServer } from '../../runtime/control/server';
-import { ARTIFACTS, ensureRendererBuilt, launchChromium, rendererOut, watchProblems, type Browser } from '../helpers/browser';
+import { ARTIFACTS, ensureRendererBuilt, openConsole, rendererOut, type Browser } from '../helpers/browser';
 import { until as eventually } from '../control/helpers';
 import { rawRequest } from '../helpers/http';
 import { startTestMulticomputer, until, type TestMulticomputer } from '../helpers/multicomputer';
@@ -55,12 +55,7 @@ describe('the console over the Web cache', () => {
     t = await startTestMulticomputer({ nodes: 2, apps: ['webcache'], gsmMb: 4, heartbeatTimeoutMs: 2000, appConfig: { webcache: { mode: 'global', site: siteDir, cacheMb: 1 } } });
     await until('both nodes serve', () => !!endpointOf(0) && !!endpointOf(1), 30_000);
     server = await startControlServer(createControlBackend(t.mc), { stateDir: path.join(t.dir, 'control'), staticDir: rendererOut });
-    browser = await launchChromium();
-    page = await browser.context.newPage();
-    page.setDefaultTimeout(15_000);
-    problems = watchProblems(page);
-    await page.goto(server.loginUrl());
-    await page.getByRole('heading', { level: 1, name: 'MCS Developer Kit' }).waitFor();
+    ({ browser, page, problems } = await openConsole(server));
     // Steady traffic on both nodes, more on node 0, for the whole suite.
     const small = manifest.files.filter((f) => f.size < 32 * 1024).slice(0, 12);
     const ports = [0, 0, 1].map((n) => Number(new URL(endpointOf(n)!).port));
