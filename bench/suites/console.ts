@@ -35,8 +35,6 @@ import { metric, quantile, type Suite } from '../metric';
 const ROWS = 200_000;
 const BENCH_NODE = 900;
 const NEEDLE_EVERY = 1000;
-/** The log view's fixed row height (renderer/src/views/LogView.vue ROW). */
-const ROW_PX = 24;
 /** The view's first page (renderer/src/stores/log.ts FIRST_PAGE_ROWS). */
 const FIRST_PAGE_ROWS = 60;
 
@@ -138,8 +136,10 @@ const suite: Suite = async (report) => {
           const now = performance.now();
           deltas.push(now - last);
           last = now;
-          const top = 'translateY(' + Math.floor(list.scrollTop / ${ROW_PX}) * ${ROW_PX} + 'px)';
-          if (![...list.querySelectorAll('[data-id]')].some((r) => r.style.transform === top)) blank++;
+          // A drawn row covers the view's top edge (geometry, not the transform's text:
+          // CSS serialises translateY(4799976px) with six significant digits).
+          const edge = list.getBoundingClientRect().top + 1;
+          if (![...list.querySelectorAll('[data-id]')].some((r) => { const b = r.getBoundingClientRect(); return b.top <= edge && b.bottom > edge; })) blank++;
         }
         return JSON.stringify({ deltas, blank });
       })()`)) as string,

@@ -82,6 +82,7 @@ describe('the console over the Web cache', () => {
     await eventually('the chart has drawn several samples', async () => Number(await chart.locator('[data-points]').getAttribute('data-points')) > 4);
     const legend = await chart.locator('.u-legend').innerText();
     for (const label of ['all nodes', 'node 0', 'node 1']) assert.ok(legend.includes(label), `legend names ${label}: ${legend}`);
+    await chart.scrollIntoViewIfNeeded();
     await shots('overview');
   });
 
