@@ -34,12 +34,14 @@ describe('the console over the Web cache', () => {
     await page.getByRole('navigation', { name: 'Console views' }).getByRole('link', { name: view, exact: true }).click();
     await main().getByRole('heading', { level: 2, name: view }).waitFor();
   }
-  async function shots(name: string): Promise<void> {
+  /** Screenshots in both themes at both sizes, with `focus` scrolled into view in each. */
+  async function shots(name: string, focus?: ReturnType<Page['locator']>): Promise<void> {
     for (const theme of ['light', 'dark'] as const) {
       if ((await page.evaluate('document.documentElement.dataset.theme')) !== theme) await page.getByTestId('theme-toggle').click();
       for (const [width, height] of [[1024, 640], [1440, 900]] as const) {
         await page.setViewportSize({ width, height });
         await page.waitForTimeout(300);
+        await focus?.evaluate((e) => e.scrollIntoView({ block: 'end' }));
         const overflow = await page.evaluate(`document.documentElement.scrollWidth > window.innerWidth || document.documentElement.scrollHeight > window.innerHeight`);
         assert.equal(overflow, false, `${name} fits ${width}×${height} (${theme})`);
         await page.screenshot({ path: path.join(ARTIFACTS, `webcache-${name}-${theme}-${width}x${height}.png`) });
@@ -82,8 +84,7 @@ describe('the console over the Web cache', () => {
     await eventually('the chart has drawn several samples', async () => Number(await chart.locator('[data-points]').getAttribute('data-points')) > 4);
     const legend = await chart.locator('.u-legend').innerText();
     for (const label of ['all nodes', 'node 0', 'node 1']) assert.ok(legend.includes(label), `legend names ${label}: ${legend}`);
-    await chart.scrollIntoViewIfNeeded();
-    await shots('overview');
+    await shots('overview', chart);
   });
 
   test("Sections: the cache area's file entries and the master area's hash table, decoded; a record selects its bytes", async () => {
