@@ -103,6 +103,8 @@ export const ClusterStatus = z.object({
   restartPolicy: z.enum(['never', 'on-failure']),
   /** How late the failure detector's last check was: a paused or starved observer. */
   detectorLagMs: ms(),
+  /** Whether the supervisor runs the debugger service (false: the debug methods answer unavailable); absent: not said. */
+  debugger: z.boolean().optional(),
 });
 export type ClusterStatus = z.infer<typeof ClusterStatus>;
 
@@ -434,9 +436,23 @@ export const DebugThreadInfo = z.object({
 });
 export type DebugThreadInfo = z.infer<typeof DebugThreadInfo>;
 
+export const DebugLease = z.object({
+  node: NodeId,
+  /** frozen: held by the debugger; thawing: resumed, the lease holds until the node beats again. */
+  state: z.enum(['frozen', 'thawing']),
+  reason: z.string().nullable(),
+  frozenMs: count().nullable(),
+  /** What is left of the node's freeze lease in GSM: it runs out unless the debugger service renews it. */
+  leaseMs: count(),
+});
+export type DebugLease = z.infer<typeof DebugLease>;
+
 export const DebugState = z.object({
   threads: z.array(DebugThreadInfo),
   frozenNodes: z.array(NodeId),
+  leases: z.array(DebugLease),
+  /** A session that stops polling for this long has gone away (the last one resumes everything). */
+  sessionLeaseMs: count(),
   stopModel: z.enum(['all', 'independent']),
   sets: z.array(z.object({ name: z.string(), definition: z.string(), members: z.array(z.string()) })),
   actions: z.array(
@@ -455,6 +471,40 @@ export const DebugState = z.object({
   ),
 });
 export type DebugState = z.infer<typeof DebugState>;
+
+// The `data` of the commands a Debugger view draws (DebugReply.data), validated
+// where they are used: `print` and `output` give aggregated groups, `stacks` the
+// merged call tree, `list` the source around a thread's current line.
+export const DebugGroups = z.array(z.object({ set: z.string(), threads: z.array(z.string()), value: z.string().optional(), text: z.string().optional() }));
+export type DebugGroups = z.infer<typeof DebugGroups>;
+export interface DebugStackNode {
+  id: number;
+  label: string;
+  threads: { node: number; thread: number }[];
+  set: string;
+  children: DebugStackNode[];
+}
+export const DebugStackNode: z.ZodType<DebugStackNode> = z.lazy(() =>
+  z.object({
+    id: count(),
+    label: z.string(),
+    threads: z.array(z.object({ node: NodeId, thread: count() })),
+    set: z.string(),
+    children: z.array(DebugStackNode),
+  }),
+);
+export const DebugStacks = z.object({ tree: z.array(DebugStackNode), running: z.array(z.string()) });
+export type DebugStacks = z.infer<typeof DebugStacks>;
+export const DebugSource = z.object({
+  thread: z.string(),
+  file: z.string(),
+  /** The thread's current line when it stands in this file. */
+  line: count().nullable(),
+  first: count(),
+  lines: z.array(z.string()),
+  total: count(),
+});
+export type DebugSource = z.infer<typeof DebugSource>;
 
 // ---------------------------------------------------------------------------
 // Parameters

@@ -178,6 +178,7 @@ class MulticomputerBackend implements ControlBackend {
       logRows: this.mc.store.count(),
       restartPolicy: this.mc.restartPolicy,
       detectorLagMs: Math.max(0, this.mc.detectorHealth().detectorLagMs),
+      debugger: this.mc.debugger !== undefined,
     };
   }
 

@@ -10,12 +10,14 @@
 // resumed and every breakpoint dropped: a node never stays wedged by a debugger
 // that is gone.
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import inspector from 'node:inspector';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   AgentOp,
+  MAX_SOURCE_CHARS,
   ServiceMessage,
   lineReader,
   parseJsonLine,
@@ -23,7 +25,7 @@ import {
   type BreakSpec,
   type StackFrame,
 } from './protocol';
-import { inlineSourceMap, toGenerated, toSource, type SourceMap } from './source-map';
+import { inlineSourceContent, inlineSourceMap, toGenerated, toSource, type SourceMap } from './source-map';
 
 import { AGENT_THREAD_NAME } from './agent-names';
 
@@ -129,6 +131,12 @@ function frameOf(t: Target, f: CallFrame): StackFrame {
 /** Application scripts: the developer's files, not Node's internals or dependencies. */
 const isAppScript = (url: string) => url.startsWith('file://') && !url.includes('/node_modules/');
 
+/** FILE as a user gives it matches the end of a script's path (`debuggee.ts:12`). */
+const matchesFile = (url: string, file: string) => {
+  const p = pathOf(url);
+  return p === file || p.endsWith(file.startsWith('/') ? file : `/${file}`);
+};
+
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Generated positions just inside the body of each definition of `fn` in a script. */
@@ -157,8 +165,7 @@ async function place(t: Target, spec: BreakSpec, scriptId: string, script: Scrip
   if (!isAppScript(script.url)) return;
   let locations: { line: number; column: number }[] = [];
   if (spec.file !== null && spec.line !== null) {
-    const p = pathOf(script.url);
-    if (!(p === spec.file || p.endsWith(spec.file.startsWith('/') ? spec.file : `/${spec.file}`))) return;
+    if (!matchesFile(script.url, spec.file)) return;
     const map = sourceMapOf(script);
     const gen = map ? toGenerated(map, spec.line - 1) : { line: spec.line - 1, column: 0 };
     if (gen) locations = [gen];
@@ -356,6 +363,25 @@ async function enableRuntime(t: Target) {
 
 // ------------------------------------------------------------------ operations
 
+/**
+ * The text of a script `t` has loaded, in the lines stacks and breakpoints use:
+ * the original that tsx's inline source map carries, else (a map without it) the
+ * file itself, else what V8 runs (`Debugger.getScriptSource`, a plain JS file).
+ */
+async function scriptSource(t: Target, file: string): Promise<{ file: string; text: string } | null> {
+  await enableDebugger(t);
+  for (const [scriptId, script] of t.scripts) {
+    // Node's own modules too: a halted thread often stands in node:internal/timers.
+    if (!script.url || !matchesFile(script.url, file)) continue;
+    const p = pathOf(script.url);
+    let text = script.sourceMapURL ? inlineSourceContent(script.sourceMapURL) : null;
+    if (text === null && script.sourceMapURL) text = await readFile(p, 'utf8').catch(() => null);
+    text ??= ((await t.post('Debugger.getScriptSource', { scriptId })) as { scriptSource: string }).scriptSource;
+    return { file: p, text: text.slice(0, MAX_SOURCE_CHARS) };
+  }
+  return null;
+}
+
 const pick = (threads: number[]) => threads.map((n) => targets.get(n)).filter((t): t is Target => t !== undefined);
 
 /** Prints any value as one line: JSON where it can, else its description. */
@@ -404,6 +430,10 @@ async function handle(op: AgentOp): Promise<unknown> {
       return Promise.all(pick(op.threads).map((t) => evaluate(t, op.expression)));
     case 'stacks':
       return pick(op.threads).map((t) => ({ thread: t.thread, frames: t.state === 'paused' ? t.frames.slice(0, 256).map((f) => frameOf(t, f)) : [] }));
+    case 'source': {
+      const t = targets.get(op.thread);
+      return t ? scriptSource(t, op.file) : null;
+    }
     case 'capture-output':
       capture = op.on;
       if (capture) await Promise.all([...targets.values()].map(enableRuntime));

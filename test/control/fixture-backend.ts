@@ -160,6 +160,7 @@ export class FixtureBackend implements ControlBackend {
       logRows: this.logRows.length,
       restartPolicy: this.restartPolicy,
       detectorLagMs: 1,
+      debugger: false,
     };
   }
 
