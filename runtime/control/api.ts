@@ -156,6 +156,11 @@ export const NodeInfo = z.object({
   threads: z.array(ThreadInfo),
   /** What the node's apps serve (absent from backends that predate endpoints). */
   endpoints: z.array(NodeEndpoint).optional(),
+  /**
+   * Requests its applications have served since it started, from their request
+   * counters in GSM (requestCounterName); absent when no application counts any.
+   */
+  requests: count().optional(),
 });
 export type NodeInfo = z.infer<typeof NodeInfo>;
 
@@ -280,8 +285,40 @@ export const SectionBytes = z.object({
   base64: z.base64(),
   /** How many of the returned bytes lie in failed memory (they read as the dummy value). */
   failedBytes: count(),
+  /**
+   * Which of them, as section-offset ranges (sorted, disjoint): a byte that reads 0xFF
+   * is failed only if it lies in one, since 0xFF is also an ordinary byte value.
+   */
+  failed: z.array(z.strictObject({ offset: count(), length: count() })),
 });
 export type SectionBytes = z.infer<typeof SectionBytes>;
+
+/** One field of a decoded record; offsets are section offsets. */
+export const DecodedField = z.strictObject({ name: z.string(), offset: count(), size: count(), value: z.string() });
+export const DecodedRecord = z.strictObject({
+  struct: z.string(),
+  /** Its position in a table, or null. */
+  index: count().nullable(),
+  offset: count(),
+  size: count(),
+  fields: z.array(DecodedField),
+  /** Why it cannot be trusted (a magic number that does not match), or null. */
+  problem: z.string().nullable(),
+  failedBytes: count(),
+});
+export type DecodedRecord = z.infer<typeof DecodedRecord>;
+/** A section read through the layout its application registered (runtime/sdk/section-layout.ts). */
+export const DecodedSection = z.strictObject({
+  id: ObjectId,
+  /** The layout used and the application that registered it; null when none describes this section. */
+  layout: z.strictObject({ title: z.string(), app: z.string() }).nullable(),
+  records: z.array(DecodedRecord),
+  /** Pass as `from` for the next records; null at the end. */
+  next: count().nullable(),
+  /** Layouts of running applications that were rejected when registered. */
+  problems: z.array(z.string()),
+});
+export type DecodedSection = z.infer<typeof DecodedSection>;
 
 // ---------------------------------------------------------------------------
 // The event log
@@ -482,6 +519,13 @@ const ReadSectionParams = z.strictObject({
   length: int('a length in bytes').min(0, 'length must be >= 0').max(MAX_READ_BYTES, `length is at most ${MAX_READ_BYTES} bytes (1 MiB)`).optional(),
 });
 
+const DecodeSectionParams = z.strictObject({
+  target: ObjectRef,
+  /** The first record at or after this section offset. */
+  from: count().optional(),
+  limit: int('a record count').min(1, 'limit must be >= 1').max(500, 'limit is at most 500 records').optional(),
+});
+
 const LogParams = z
   .strictObject({
     filter: LogFilter,
@@ -571,6 +615,7 @@ export const methods = {
   waitGraph: method(NoParams, WaitGraph, false, 'who waits for whom on global mutexes, and deadlock cycles'),
   /** Without length: to the end of the section, at most MAX_READ_BYTES. */
   readSection: method(ReadSectionParams, SectionBytes, false, 'bytes of a section'),
+  decodeSection: method(DecodeSectionParams, DecodedSection, false, "records of a section, decoded by its application's registered layout"),
   log: method(LogParams, LogPage, false, 'a page of the event log'),
   killNode: method(NodeParams, NodeInfo, true, 'SIGKILL a node (an OS crash of that node)'),
   stopNode: method(NodeParams, NodeInfo, true, 'SIGSTOP a node (a hung node)'),
@@ -687,6 +732,7 @@ export interface ConsoleSubscriptions {
 export type ControlClient = ConsoleApi & ConsoleSubscriptions & { close(): void };
 
 type DebugMethodName = 'debugCommand' | 'debugEvents' | 'debugState';
+type OptionalMethodName = 'waitGraph' | 'shutdown' | 'decodeSection' | DebugMethodName;
 type BackendMethod<M extends MethodName> = (params: Params<M>) => Awaitable<Result<M>>;
 
 /**
@@ -698,10 +744,12 @@ type BackendMethod<M extends MethodName> = (params: Params<M>) => Awaitable<Resu
  * from mutexes(); without shutdown the method answers 'unavailable'.
  */
 export type ControlBackend = {
-  [M in Exclude<MethodName, 'waitGraph' | 'shutdown' | DebugMethodName>]: BackendMethod<M>;
+  [M in Exclude<MethodName, OptionalMethodName>]: BackendMethod<M>;
 } & {
   waitGraph?: BackendMethod<'waitGraph'>;
   shutdown?: BackendMethod<'shutdown'>;
+  /** Without it the method answers 'unavailable' (a backend with no applications to decode for). */
+  decodeSection?: BackendMethod<'decodeSection'>;
 } & {
   /** Without a debugger service these answer 'unavailable'. */
   [M in DebugMethodName]?: BackendMethod<M>;
