@@ -31,8 +31,9 @@ function devCspPlugin(): Plugin {
 export default defineConfig({
   main: {
     resolve: {
-      // Nodes find the kit's apps by name; in the bundle, from the table of bundled apps.
-      alias: [{ find: /^\.\/kit-apps$/, replacement: resolve(root, 'main/bundled-apps.ts') }],
+      // Nodes (and the console's section decoder) find the kit's apps by name; in the
+      // bundle, from the table of bundled apps.
+      alias: [{ find: /^(?:\.\/|\.\.\/nodes\/)kit-apps$/, replacement: resolve(root, 'main/bundled-apps.ts') }],
     },
     build: {
       lib: {

@@ -33,8 +33,9 @@ const fmt = (v: number | null, digits = 2) =>
 
 function print(m: Metric) {
   if (json) {
-    const { suite, metric, unit, value, baseline, ratio } = m;
-    console.log(JSON.stringify({ suite, metric, unit, value, baseline, ratio }));
+    const { suite, metric, unit, value, baseline, ratio, note } = m;
+    // The note says under what conditions (sizes, maxima, load average): a figure needs it to be read.
+    console.log(JSON.stringify({ suite, metric, unit, value, baseline, ratio, ...(note ? { note } : {}) }));
   } else {
     console.log(
       [m.suite.padEnd(7), m.metric.padEnd(22), fmt(m.value).padStart(12), m.unit.padEnd(6),

@@ -40,6 +40,8 @@ export async function startWebcacheCluster(o: {
   heartbeatTimeoutMs?: number;
   /** Extra apps (absolute paths) and their config. */
   extraApps?: { app: string; config?: unknown }[];
+  /** false: no debugger service and no debug agents (the detached baseline). */
+  debugger?: boolean;
 }): Promise<WebcacheCluster> {
   const dir = mkdtempSync(path.join(tmpdir(), `mcs-${o.name}-`));
   const appConfig: Record<string, unknown> = { webcache: { mode: o.mode, site: o.site, cacheMb: o.cacheMb } };
@@ -55,6 +57,7 @@ export async function startWebcacheCluster(o: {
     heartbeatTimeoutMs: o.heartbeatTimeoutMs,
     // The benchmarks and the campaign restart killed nodes themselves, when they choose.
     restart: 'never',
+    debugger: o.debugger,
   });
   const endpoints = () => {
     const out = new Map<number, string>();

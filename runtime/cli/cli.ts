@@ -10,7 +10,7 @@ import { Cancelled, Context, type CliIO, type Command } from './context';
 import { loadCommand } from './load-command';
 import { debugCommand } from './debug-command';
 import { logCommand } from './log-command';
-import { dumpSectionCommand } from './section-command';
+import { decodeSectionCommand, dumpSectionCommand } from './section-command';
 import { downCommand, upCommand } from './up';
 
 export const GLOBAL_FLAGS: FlagSpec[] = [
@@ -24,6 +24,7 @@ export const commands: Command[] = [
   ...tableCommands.filter((c) => c.group === 'status'),
   logCommand,
   dumpSectionCommand,
+  decodeSectionCommand,
   loadCommand,
   debugCommand,
   ...tableCommands.filter((c) => c.group === 'modify'),

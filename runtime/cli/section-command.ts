@@ -5,7 +5,7 @@
 import { MAX_READ_BYTES, type SectionBytes } from '../control/api';
 import { boolFlag, integerFlag, parseObjectArg, UsageError } from './args';
 import type { Command } from './context';
-import { formatBytes, hexdump } from './format';
+import { formatBytes, hex, hexdump } from './format';
 
 export const dumpSectionCommand: Command = {
   name: 'dump-section',
@@ -32,6 +32,7 @@ export const dumpSectionCommand: Command = {
     let id = target;
     let size = 0;
     let failed = 0;
+    const failedRanges: SectionBytes['failed'] = [];
     let pos = offset;
     let first = true;
     for (;;) {
@@ -47,6 +48,12 @@ export const dumpSectionCommand: Command = {
         first = false;
       }
       failed += slice.failedBytes;
+      for (const f of slice.failed) {
+        const last = failedRanges[failedRanges.length - 1];
+        // Slices are contiguous: a range cut at a slice boundary is joined again.
+        if (last && last.offset + last.length === f.offset) last.length += f.length;
+        else failedRanges.push({ ...f });
+      }
       if (raw) await ctx.write(bytes);
       else chunks.push(bytes);
       pos += bytes.length;
@@ -59,9 +66,43 @@ export const dumpSectionCommand: Command = {
     if (raw) return;
     const all = Buffer.concat(chunks);
     if (ctx.json) {
-      const result: SectionBytes = { id, offset, length: all.length, size, base64: all.toString('base64'), failedBytes: failed };
+      const result: SectionBytes = { id, offset, length: all.length, size, base64: all.toString('base64'), failedBytes: failed, failed: failedRanges };
       return void (await ctx.printJson(result));
     }
     await ctx.write(hexdump(all, offset));
+  },
+};
+
+// `mcs decode-section`: a section read through the layout its application
+// registered (the Sections view's decoded records), one record a line.
+export const decodeSectionCommand: Command = {
+  name: 'decode-section',
+  group: 'status',
+  usage: 'NAME|ID [--from N] [--limit N]',
+  summary: "a section's records as its application declared them (--json as DecodedSection)",
+  required: ['NAME|ID'],
+  flags: [
+    { name: 'from', kind: 'string', value: 'N', help: 'the first record at or after this offset (decimal or 0x hex; default 0)' },
+    { name: 'limit', kind: 'string', value: 'N', help: 'at most N records (1..500, default 200)' },
+  ],
+  async run(ctx, args, [targetArg]) {
+    const target = parseObjectArg(targetArg!);
+    const from = integerFlag(args, 'from', { hex: true });
+    const limit = integerFlag(args, 'limit', { min: 1 });
+    const client = await ctx.client();
+    const d = await client.decodeSection({ target, ...(from === undefined ? {} : { from }), ...(limit === undefined ? {} : { limit }) });
+    if (ctx.json) return void (await ctx.printJson(d));
+    for (const p of d.problems) ctx.note(`warning: ${p}`);
+    if (!d.layout) {
+      await ctx.write(`section ${d.id}: no running application declares its layout (dump-section shows its bytes)\n`);
+      return;
+    }
+    const lines = [`${d.layout.title} (declared by ${d.layout.app})`];
+    for (const r of d.records) {
+      const flags = [r.problem ? `PROBLEM: ${r.problem}` : '', r.failedBytes > 0 ? `FAILED: ${r.failedBytes} bytes` : ''].filter(Boolean);
+      lines.push(`${hex(r.offset).padStart(10)}  ${r.struct}${r.index === null ? '' : ` ${r.index}`}  ${r.fields.map((f) => `${f.name}=${f.value}`).join('  ')}${flags.length ? `  ${flags.join('  ')}` : ''}`);
+    }
+    if (d.next !== null) lines.push(`more from ${hex(d.next)} (--from ${hex(d.next)})`);
+    await ctx.write(`${lines.join('\n')}\n`);
   },
 };

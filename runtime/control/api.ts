@@ -103,6 +103,8 @@ export const ClusterStatus = z.object({
   restartPolicy: z.enum(['never', 'on-failure']),
   /** How late the failure detector's last check was: a paused or starved observer. */
   detectorLagMs: ms(),
+  /** Whether the supervisor runs the debugger service (false: the debug methods answer unavailable); absent: not said. */
+  debugger: z.boolean().optional(),
 });
 export type ClusterStatus = z.infer<typeof ClusterStatus>;
 
@@ -154,6 +156,11 @@ export const NodeInfo = z.object({
   threads: z.array(ThreadInfo),
   /** What the node's apps serve (absent from backends that predate endpoints). */
   endpoints: z.array(NodeEndpoint).optional(),
+  /**
+   * Requests its applications have served since it started, from their request
+   * counters in GSM (requestCounterName); absent when no application counts any.
+   */
+  requests: count().optional(),
 });
 export type NodeInfo = z.infer<typeof NodeInfo>;
 
@@ -278,8 +285,40 @@ export const SectionBytes = z.object({
   base64: z.base64(),
   /** How many of the returned bytes lie in failed memory (they read as the dummy value). */
   failedBytes: count(),
+  /**
+   * Which of them, as section-offset ranges (sorted, disjoint): a byte that reads 0xFF
+   * is failed only if it lies in one, since 0xFF is also an ordinary byte value.
+   */
+  failed: z.array(z.strictObject({ offset: count(), length: count() })),
 });
 export type SectionBytes = z.infer<typeof SectionBytes>;
+
+/** One field of a decoded record; offsets are section offsets. */
+export const DecodedField = z.strictObject({ name: z.string(), offset: count(), size: count(), value: z.string() });
+export const DecodedRecord = z.strictObject({
+  struct: z.string(),
+  /** Its position in a table, or null. */
+  index: count().nullable(),
+  offset: count(),
+  size: count(),
+  fields: z.array(DecodedField),
+  /** Why it cannot be trusted (a magic number that does not match), or null. */
+  problem: z.string().nullable(),
+  failedBytes: count(),
+});
+export type DecodedRecord = z.infer<typeof DecodedRecord>;
+/** A section read through the layout its application registered (runtime/sdk/section-layout.ts). */
+export const DecodedSection = z.strictObject({
+  id: ObjectId,
+  /** The layout used and the application that registered it; null when none describes this section. */
+  layout: z.strictObject({ title: z.string(), app: z.string() }).nullable(),
+  records: z.array(DecodedRecord),
+  /** Pass as `from` for the next records; null at the end. */
+  next: count().nullable(),
+  /** Layouts of running applications that were rejected when registered. */
+  problems: z.array(z.string()),
+});
+export type DecodedSection = z.infer<typeof DecodedSection>;
 
 // ---------------------------------------------------------------------------
 // The event log
@@ -397,9 +436,23 @@ export const DebugThreadInfo = z.object({
 });
 export type DebugThreadInfo = z.infer<typeof DebugThreadInfo>;
 
+export const DebugLease = z.object({
+  node: NodeId,
+  /** frozen: held by the debugger; thawing: resumed, the lease holds until the node beats again. */
+  state: z.enum(['frozen', 'thawing']),
+  reason: z.string().nullable(),
+  frozenMs: count().nullable(),
+  /** What is left of the node's freeze lease in GSM: it runs out unless the debugger service renews it. */
+  leaseMs: count(),
+});
+export type DebugLease = z.infer<typeof DebugLease>;
+
 export const DebugState = z.object({
   threads: z.array(DebugThreadInfo),
   frozenNodes: z.array(NodeId),
+  leases: z.array(DebugLease),
+  /** A session that stops polling for this long has gone away (the last one resumes everything). */
+  sessionLeaseMs: count(),
   stopModel: z.enum(['all', 'independent']),
   sets: z.array(z.object({ name: z.string(), definition: z.string(), members: z.array(z.string()) })),
   actions: z.array(
@@ -419,6 +472,40 @@ export const DebugState = z.object({
 });
 export type DebugState = z.infer<typeof DebugState>;
 
+// The `data` of the commands a Debugger view draws (DebugReply.data), validated
+// where they are used: `print` and `output` give aggregated groups, `stacks` the
+// merged call tree, `list` the source around a thread's current line.
+export const DebugGroups = z.array(z.object({ set: z.string(), threads: z.array(z.string()), value: z.string().optional(), text: z.string().optional() }));
+export type DebugGroups = z.infer<typeof DebugGroups>;
+export interface DebugStackNode {
+  id: number;
+  label: string;
+  threads: { node: number; thread: number }[];
+  set: string;
+  children: DebugStackNode[];
+}
+export const DebugStackNode: z.ZodType<DebugStackNode> = z.lazy(() =>
+  z.object({
+    id: count(),
+    label: z.string(),
+    threads: z.array(z.object({ node: NodeId, thread: count() })),
+    set: z.string(),
+    children: z.array(DebugStackNode),
+  }),
+);
+export const DebugStacks = z.object({ tree: z.array(DebugStackNode), running: z.array(z.string()) });
+export type DebugStacks = z.infer<typeof DebugStacks>;
+export const DebugSource = z.object({
+  thread: z.string(),
+  file: z.string(),
+  /** The thread's current line when it stands in this file. */
+  line: count().nullable(),
+  first: count(),
+  lines: z.array(z.string()),
+  total: count(),
+});
+export type DebugSource = z.infer<typeof DebugSource>;
+
 // ---------------------------------------------------------------------------
 // Parameters
 
@@ -430,6 +517,13 @@ const ReadSectionParams = z.strictObject({
   target: ObjectRef,
   offset: count().optional(),
   length: int('a length in bytes').min(0, 'length must be >= 0').max(MAX_READ_BYTES, `length is at most ${MAX_READ_BYTES} bytes (1 MiB)`).optional(),
+});
+
+const DecodeSectionParams = z.strictObject({
+  target: ObjectRef,
+  /** The first record at or after this section offset. */
+  from: count().optional(),
+  limit: int('a record count').min(1, 'limit must be >= 1').max(500, 'limit is at most 500 records').optional(),
 });
 
 const LogParams = z
@@ -530,6 +624,7 @@ export const methods = {
   waitGraph: method(NoParams, WaitGraph, false, 'who waits for whom on global mutexes, and deadlock cycles'),
   /** Without length: to the end of the section, at most MAX_READ_BYTES. */
   readSection: method(ReadSectionParams, SectionBytes, false, 'bytes of a section'),
+  decodeSection: method(DecodeSectionParams, DecodedSection, false, "records of a section, decoded by its application's registered layout"),
   log: method(LogParams, LogPage, false, 'a page of the event log'),
   killNode: method(NodeParams, NodeInfo, true, 'SIGKILL a node (an OS crash of that node)'),
   killThread: method(KillThreadParams, KillThreadResult, true, "end a node's worker thread abruptly (at once, or holding a global mutex); the node restarts it"),
@@ -647,6 +742,7 @@ export interface ConsoleSubscriptions {
 export type ControlClient = ConsoleApi & ConsoleSubscriptions & { close(): void };
 
 type DebugMethodName = 'debugCommand' | 'debugEvents' | 'debugState';
+type OptionalMethodName = 'waitGraph' | 'shutdown' | 'decodeSection' | DebugMethodName;
 type BackendMethod<M extends MethodName> = (params: Params<M>) => Awaitable<Result<M>>;
 
 /**
@@ -658,10 +754,12 @@ type BackendMethod<M extends MethodName> = (params: Params<M>) => Awaitable<Resu
  * from mutexes(); without shutdown the method answers 'unavailable'.
  */
 export type ControlBackend = {
-  [M in Exclude<MethodName, 'waitGraph' | 'shutdown' | DebugMethodName>]: BackendMethod<M>;
+  [M in Exclude<MethodName, OptionalMethodName>]: BackendMethod<M>;
 } & {
   waitGraph?: BackendMethod<'waitGraph'>;
   shutdown?: BackendMethod<'shutdown'>;
+  /** Without it the method answers 'unavailable' (a backend with no applications to decode for). */
+  decodeSection?: BackendMethod<'decodeSection'>;
 } & {
   /** Without a debugger service these answer 'unavailable'. */
   [M in DebugMethodName]?: BackendMethod<M>;

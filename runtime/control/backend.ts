@@ -3,6 +3,7 @@
 // the GSM object table and the event log. The cluster layer knows nothing of the
 // control API; this adapter is where its views become the API's data and its
 // errors become ControlErrors a user can read in one line.
+import { failedParts } from '../gsm/gsm';
 import { contribution, O, objectRecord, ObjectType } from '../gsm/layout';
 import type { EventFilter } from '../log/query';
 import type { LogRow as StoredLogRow } from '../log/store';
@@ -15,6 +16,8 @@ import type { ObjectRecord } from '../objects/namespace';
 import type { Multicomputer, NodeView } from '../cluster/types';
 import { findComponent, listComponents, requestRecoveryOf, viewComponent } from '../sdk/component-record';
 import { debugMethods } from './debug-backend';
+import { createSectionDecoder } from './section-decoder';
+import { requestCounterName } from '../nodes/app-context';
 import {
   ControlError,
   MAX_READ_BYTES,
@@ -101,7 +104,15 @@ export function createControlBackend(mc: Multicomputer): ControlBackend {
 }
 
 class MulticomputerBackend implements ControlBackend {
-  constructor(private readonly mc: Multicomputer) {}
+  private readonly decoder: ReturnType<typeof createSectionDecoder>;
+
+  constructor(private readonly mc: Multicomputer) {
+    this.decoder = createSectionDecoder(mc);
+  }
+
+  decodeSection(p: Params<'decodeSection'>): Promise<Result<'decodeSection'>> {
+    return this.guardAsync(() => this.decoder(p));
+  }
 
   private get gsm() {
     return this.mc.gsm;
@@ -167,11 +178,39 @@ class MulticomputerBackend implements ControlBackend {
       logRows: this.mc.store.count(),
       restartPolicy: this.mc.restartPolicy,
       detectorLagMs: Math.max(0, this.mc.detectorHealth().detectorLagMs),
+      debugger: this.mc.debugger !== undefined,
     };
   }
 
   nodes(): NodeInfo[] {
-    return this.guard(() => this.mc.nodes().map(nodeInfo).sort((a, b) => a.id - b.id));
+    return this.guard(() =>
+      this.mc
+        .nodes()
+        .map((n) => {
+          const info = nodeInfo(n);
+          const requests = this.requestsOf(n);
+          return requests === null ? info : { ...info, requests };
+        })
+        .sort((a, b) => a.id - b.id),
+    );
+  }
+
+  /** Sum of the node's applications' request counters (requestCounterName), null if none has one. */
+  private requestsOf(n: NodeView): number | null {
+    if (n.apps.length === 0 || (n.state !== 'up' && n.state !== 'suspect' && n.state !== 'stopped')) return null;
+    let sum: number | null = null;
+    for (const app of n.apps) {
+      let r;
+      try {
+        r = this.mc.namespace.resolve(requestCounterName(app, n.id), ObjectType.HwLock);
+      } catch {
+        continue; // this app counts nothing (or not yet)
+      }
+      // Failed memory reads as the dummy value: not a count.
+      if (r.ownerNode !== n.id || !this.gsm.isAccessible(r.dataOffset, r.dataBytes)) continue;
+      sum = (sum ?? 0) + Number(this.gsm.map.load64(r.dataOffset + HWLOCK_FIELDS.register));
+    }
+    return sum;
   }
 
   generations(): GenerationInfo[] {
@@ -307,8 +346,12 @@ class MulticomputerBackend implements ControlBackend {
       const bytes = new Uint8Array(length);
       // Guarded by the record's generation: a section freed since resolve() is a stale id, not someone else's bytes.
       const generationWord = objectRecord(this.gsm.layout, r.slot) + O.generation;
-      const failedBytes = length > 0 ? this.gsm.map.read(r.dataOffset + offset, bytes, generationWord, r.generation) : 0;
-      return { id: r.id, offset, length, size, base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'), failedBytes };
+      const dummyBytes = length > 0 ? this.gsm.map.read(r.dataOffset + offset, bytes, generationWord, r.generation) : 0;
+      // As section offsets, from the failed-region map read after the bytes. The native
+      // count adds overlapping regions twice, so the merged ranges give the count when known.
+      const failed = dummyBytes > 0 ? failedParts(this.gsm.failedRegions(), r.dataOffset + offset, length).map((f) => ({ offset: f.offset - r.dataOffset, length: f.length })) : [];
+      const failedBytes = failed.length > 0 ? failed.reduce((n, f) => n + f.length, 0) : dummyBytes;
+      return { id: r.id, offset, length, size, base64: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'), failedBytes, failed };
     });
   }
 

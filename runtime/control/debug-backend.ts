@@ -80,6 +80,8 @@ export function debugMethods(svc: () => DebuggerService) {
       return {
         threads: threadRows(service),
         frozenNodes: service.frozenNodes(),
+        leases: service.leases(),
+        sessionLeaseMs: service.sessionLeaseMillis,
         stopModel: service.stopModel,
         sets: [...service.named].map(([name, set]) => {
           let members: string[] = [];

@@ -315,10 +315,10 @@ export async function startControlServer(backend: ControlBackend, options: Contr
       return;
     }
     if (url.pathname !== '/ws') return refuse('404 Not Found');
-    const queryToken = url.searchParams.get('token');
-    if (queryToken !== null && !tokenMatches(token, queryToken)) return refuse('401 Unauthorized');
-    const preauthorized = queryToken !== null || authorized(req);
-    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, preauthorized));
+    // A token in a URL outlives the request (history, proxy and server logs, Referer):
+    // refused outright, right or wrong, so no client can come to depend on it (issue #9 §1).
+    if (url.searchParams.has('token')) return refuse('400 Bad Request');
+    wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, authorized(req)));
   });
 
   function serveSocket(ws: WebSocket, authenticated: boolean): void {

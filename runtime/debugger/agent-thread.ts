@@ -4,18 +4,21 @@
 // keeps running (and answering the supervisor) while any of them is paused.
 //
 // It costs nothing until used: the V8 Debugger domain of a thread is enabled only
-// when a breakpoint, a pause or a stack is asked of it, and console capture only
-// while a debugger client is attached. If the channel to the supervisor's debugger
+// when a breakpoint or a pause is asked of it, and disabled again once the thread
+// needs it for nothing (releaseWhenIdle); console capture is on only while a
+// debugger client is attached. If the channel to the supervisor's debugger
 // service closes (the service or the supervisor went away), every thread is
 // resumed and every breakpoint dropped: a node never stays wedged by a debugger
 // that is gone.
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import inspector from 'node:inspector';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   AgentOp,
+  MAX_SOURCE_CHARS,
   ServiceMessage,
   lineReader,
   parseJsonLine,
@@ -23,7 +26,8 @@ import {
   type BreakSpec,
   type StackFrame,
 } from './protocol';
-import { inlineSourceMap, toGenerated, toSource, type SourceMap } from './source-map';
+import { functionEntries } from './function-entries';
+import { inlineSourceContent, inlineSourceMap, toGenerated, toSource, type SourceMap } from './source-map';
 
 import { AGENT_THREAD_NAME } from './agent-names';
 
@@ -58,6 +62,9 @@ class Target {
   readonly breakpoints = new Map<number, { json: string; ids: string[] }>();
   sync: Promise<void> = Promise.resolve();
   state: 'running' | 'paused' = 'running';
+  /** A pause or a step was asked and its Debugger.paused has not come yet. */
+  pauseExpected = false;
+  idleTimer: ReturnType<typeof setTimeout> | null = null;
   frames: CallFrame[] = [];
   where: StackFrame | null = null;
 
@@ -126,39 +133,33 @@ function frameOf(t: Target, f: CallFrame): StackFrame {
   };
 }
 
+/**
+ * A stack as a developer reads it: Node's own frames below the application's
+ * (the timer or tick queue an async function was resumed from) are dropped, so
+ * threads stopped at the same place show the same stack whatever woke them.
+ */
+function stackOf(t: Target, callFrames: CallFrame[]): StackFrame[] {
+  const frames = callFrames.slice(0, 256).map((f) => frameOf(t, f));
+  let end = frames.length;
+  while (end > 1 && frames[end - 1]!.file.startsWith('node:')) end--;
+  return frames.slice(0, end);
+}
+
 /** Application scripts: the developer's files, not Node's internals or dependencies. */
 const isAppScript = (url: string) => url.startsWith('file://') && !url.includes('/node_modules/');
 
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** Generated positions just inside the body of each definition of `fn` in a script. */
-function functionEntries(source: string, fn: string): { line: number; column: number }[] {
-  const name = escapeRe(fn);
-  const re = new RegExp(
-    `(?:function\\*?\\s+${name}\\s*\\(|\\b${name}\\s*[:=]\\s*(?:async\\s+)?(?:function\\b[^(]*\\(|\\([^)]*\\)\\s*=>|[A-Za-z_$][\\w$]*\\s*=>)|^[ \\t]*(?:(?:static|async|public|private|protected)\\s+)*\\*?${name}\\s*\\([^)]*\\)\\s*(?::[^{]*)?\\{)`,
-    'gm',
-  );
-  const out: { line: number; column: number }[] = [];
-  for (const m of source.matchAll(re)) {
-    let i = (m.index ?? 0) + m[0].length;
-    // The body starts at the next '{' (or right after '=>' for an expression body).
-    const brace = source.indexOf('{', i - 1);
-    const arrow = m[0].includes('=>');
-    i = arrow && (brace < 0 || /\S/.test(source.slice(i, brace))) ? i : brace + 1;
-    const before = source.slice(0, i);
-    const line = before.split('\n').length - 1;
-    out.push({ line, column: i - (before.lastIndexOf('\n') + 1) });
-  }
-  return out;
-}
+/** FILE as a user gives it matches the end of a script's path (`debuggee.ts:12`). */
+const matchesFile = (url: string, file: string) => {
+  const p = pathOf(url);
+  return p === file || p.endsWith(file.startsWith('/') ? file : `/${file}`);
+};
 
 /** Places `spec` in one script of `t` (if it matches), adding the V8 breakpoint ids to `ids` as they are set. */
 async function place(t: Target, spec: BreakSpec, scriptId: string, script: Script, ids: string[]): Promise<void> {
   if (!isAppScript(script.url)) return;
   let locations: { line: number; column: number }[] = [];
   if (spec.file !== null && spec.line !== null) {
-    const p = pathOf(script.url);
-    if (!(p === spec.file || p.endsWith(spec.file.startsWith('/') ? spec.file : `/${spec.file}`))) return;
+    if (!matchesFile(script.url, spec.file)) return;
     const map = sourceMapOf(script);
     const gen = map ? toGenerated(map, spec.line - 1) : { line: spec.line - 1, column: 0 };
     if (gen) locations = [gen];
@@ -219,7 +220,38 @@ function placeInNewScript(t: Target, scriptId: string, script: Script) {
   });
 }
 
+/** A thread keeps V8's debugger on this long with nothing to do: a breakpoint deleted and set again soon after is not re-enabled. */
+const DEBUGGER_IDLE_MS = 3000;
+
+const needsDebugger = (t: Target) => t.state === 'paused' || t.pauseExpected || breakSpecs.some((b) => appliesTo(b, t));
+
+/**
+ * V8's debugger, while on in a thread, instruments every promise and await of
+ * that thread (its async-event bookkeeping takes the slow paths: a loop of awaits
+ * runs 5-9x slower). So a thread that needs it for nothing (no breakpoint applies
+ * to it, not paused, no pause or step pending) turns it off after
+ * DEBUGGER_IDLE_MS: attached without breakpoints costs nothing.
+ */
+function releaseWhenIdle(t: Target): void {
+  if (t.idleTimer) clearTimeout(t.idleTimer);
+  t.idleTimer = null;
+  if (!t.debuggerOn || needsDebugger(t)) return;
+  t.idleTimer = setTimeout(() => {
+    t.idleTimer = null;
+    t.sync = t.sync.then(async () => {
+      await t.debuggerOn?.catch(() => undefined);
+      // Checked, marked off and disabled in one step: an enable asked after this posts after the disable.
+      if (!t.debuggerOn || needsDebugger(t)) return;
+      t.debuggerOn = null;
+      t.breakpoints.clear();
+      await t.post('Debugger.disable', {}).catch(() => undefined);
+    });
+  }, DEBUGGER_IDLE_MS);
+}
+
 async function enableDebugger(t: Target): Promise<void> {
+  if (t.idleTimer) clearTimeout(t.idleTimer);
+  t.idleTimer = null;
   t.debuggerOn ??= t.post('Debugger.enable', {}).then(() => undefined);
   await t.debuggerOn;
   await syncBreakpoints(t);
@@ -227,7 +259,8 @@ async function enableDebugger(t: Target): Promise<void> {
 
 async function setBreakpoints(specs: BreakSpec[]): Promise<void> {
   breakSpecs = specs;
-  await Promise.all([...targets.values()].map((t) => (t.debuggerOn || specs.length ? enableDebugger(t) : undefined)));
+  await Promise.all([...targets.values()].map((t) => (t.debuggerOn || specs.some((b) => appliesTo(b, t)) ? enableDebugger(t) : undefined)));
+  for (const t of targets.values()) releaseWhenIdle(t);
 }
 
 // ------------------------------------------------------------------ events
@@ -251,8 +284,11 @@ function onDebuggerEvent(t: Target, method: string, params: Record<string, unkno
         return;
       }
       t.state = 'paused';
+      t.pauseExpected = false;
+      if (t.idleTimer) clearTimeout(t.idleTimer);
+      t.idleTimer = null;
       t.frames = p.callFrames;
-      const frames = p.callFrames.slice(0, 256).map((f) => frameOf(t, f));
+      const frames = stackOf(t, p.callFrames);
       t.where = frames[0] ?? null;
       const hit = new Set(p.hitBreakpoints ?? []);
       // A thread can stop at a breakpoint before the reply that gave us its id has
@@ -268,6 +304,7 @@ function onDebuggerEvent(t: Target, method: string, params: Record<string, unkno
       t.frames = [];
       t.where = null;
       send({ type: 'resumed', thread: t.thread });
+      releaseWhenIdle(t);
       return;
     case 'Runtime.consoleAPICalled': {
       if (!capture) return;
@@ -356,6 +393,34 @@ async function enableRuntime(t: Target) {
 
 // ------------------------------------------------------------------ operations
 
+/**
+ * The text of a script `t` has loaded, in the lines stacks and breakpoints use:
+ * the original that tsx's inline source map carries, else (a map without it) the
+ * file itself, else what V8 runs (`Debugger.getScriptSource`, a plain JS file).
+ */
+async function scriptSource(t: Target, file: string): Promise<{ file: string; text: string } | null> {
+  await enableDebugger(t);
+  try {
+    return await findSource(t, file);
+  } finally {
+    // Enabled only to list the thread's scripts: off again once idle.
+    releaseWhenIdle(t);
+  }
+}
+
+async function findSource(t: Target, file: string): Promise<{ file: string; text: string } | null> {
+  for (const [scriptId, script] of t.scripts) {
+    // Node's own modules too: a halted thread often stands in node:internal/timers.
+    if (!script.url || !matchesFile(script.url, file)) continue;
+    const p = pathOf(script.url);
+    let text = script.sourceMapURL ? inlineSourceContent(script.sourceMapURL) : null;
+    if (text === null && script.sourceMapURL) text = await readFile(p, 'utf8').catch(() => null);
+    text ??= ((await t.post('Debugger.getScriptSource', { scriptId })) as { scriptSource: string }).scriptSource;
+    return { file: p, text: text.slice(0, MAX_SOURCE_CHARS) };
+  }
+  return null;
+}
+
 const pick = (threads: number[]) => threads.map((n) => targets.get(n)).filter((t): t is Target => t !== undefined);
 
 /** Prints any value as one line: JSON where it can, else its description. */
@@ -387,23 +452,36 @@ async function handle(op: AgentOp): Promise<unknown> {
     case 'pause':
       await Promise.all(
         pick(op.threads).map(async (t) => {
+          t.pauseExpected = true;
           await enableDebugger(t);
           await t.post('Debugger.pause', {});
         }),
       );
       return null;
     case 'resume':
+      for (const t of pick(op.threads)) t.pauseExpected = false;
       await Promise.all(pick(op.threads).filter((t) => t.state === 'paused').map((t) => t.post('Debugger.resume', {})));
       return null;
     case 'step': {
       const method = op.how === 'into' ? 'Debugger.stepInto' : op.how === 'over' ? 'Debugger.stepOver' : 'Debugger.stepOut';
-      await Promise.all(pick(op.threads).filter((t) => t.state === 'paused').map((t) => t.post(method, {})));
+      await Promise.all(
+        pick(op.threads)
+          .filter((t) => t.state === 'paused')
+          .map((t) => {
+            t.pauseExpected = true;
+            return t.post(method, {});
+          }),
+      );
       return null;
     }
     case 'evaluate':
       return Promise.all(pick(op.threads).map((t) => evaluate(t, op.expression)));
     case 'stacks':
-      return pick(op.threads).map((t) => ({ thread: t.thread, frames: t.state === 'paused' ? t.frames.slice(0, 256).map((f) => frameOf(t, f)) : [] }));
+      return pick(op.threads).map((t) => ({ thread: t.thread, frames: t.state === 'paused' ? stackOf(t, t.frames) : [] }));
+    case 'source': {
+      const t = targets.get(op.thread);
+      return t ? scriptSource(t, op.file) : null;
+    }
     case 'capture-output':
       capture = op.on;
       if (capture) await Promise.all([...targets.values()].map(enableRuntime));
@@ -420,6 +498,9 @@ async function detachAll(): Promise<void> {
   capture = false;
   await Promise.all(
     [...targets.values()].map(async (t) => {
+      t.pauseExpected = false;
+      if (t.idleTimer) clearTimeout(t.idleTimer);
+      t.idleTimer = null;
       if (!t.debuggerOn) return;
       await t.debuggerOn.catch(() => undefined);
       t.breakpoints.clear();

@@ -40,6 +40,7 @@ export const VERBS: Record<string, string> = {
   where: 'where                        each thread\'s stack; equal stacks merged',
   stacks: 'stacks                       parallel stacks: the merged call tree, frames numbered @N',
   output: 'output [-last N]             aggregated console output of the set',
+  list: 'list [FILE[:LINE]] [-context N]  source around the current line of the set\'s first stopped thread',
   freeze: 'freeze                       halt every thread of the set\'s nodes (heartbeat-safe)',
   thaw: 'thaw                         resume every thread of the set\'s nodes',
   stopmodel: 'stopmodel [all|independent]  who stops when a breakpoint hits (default all)',
@@ -384,6 +385,30 @@ export async function runCommand(svc: DebuggerService, session: Session, line: s
       const running = stacks.filter((s) => !s.frames.length).map((s) => s.thread);
       const text = [tree.length ? renderStacks(tree) : '', running.length ? `${fmt(running)} running` : ''].filter(Boolean).join('\n');
       return { text: text || `no threads in ${targetText}`, data: { tree, running: running.map(keyOf) } };
+    }
+    case 'list': {
+      const { head, opts } = options(args, ['context']);
+      const context = opts.has('context') ? Number(opts.get('context')) : 5;
+      if (!(Number.isInteger(context) && context >= 0 && context <= 100_000)) throw new CommandError('-context takes a line count (0..100000)');
+      const keys = target();
+      // The focus thread: the first stopped one of the set (HPD's "current thread"), else the first.
+      const thread = keys.find((k) => svc.thread(k)?.where) ?? keys[0];
+      if (!thread) throw new CommandError(`no threads in ${targetText}`);
+      const where = svc.thread(thread)?.where ?? null;
+      const m = /^(.+?)(?::(\d+))?$/.exec(head);
+      const file = m ? m[1]! : where?.file;
+      if (!file) throw new CommandError(`no stopped thread in ${targetText}: give FILE[:LINE]`);
+      const src = await svc.source(thread, file);
+      if (!src) throw new CommandError(`${file} is not loaded in thread ${keyOf(thread)}`);
+      const lines = src.text.split('\n').map((l) => l.replace(/\r$/, ''));
+      const current = where && where.file === src.file ? where.line : null;
+      const center = m?.[2] ? Number(m[2]) : current ?? 1;
+      const first = Math.max(1, center - context);
+      const last = Math.min(lines.length, center + context);
+      const shown = lines.slice(first - 1, last);
+      const width = String(last).length;
+      const text = [`${keyOf(thread)} ${src.file}`, ...shown.map((l, i) => `${first + i === current ? '>' : ' '}${String(first + i).padStart(width)}  ${l}`)].join('\n');
+      return { text, data: { thread: keyOf(thread), file: src.file, line: current, first, lines: shown, total: lines.length } };
     }
     case 'output': {
       const { head, opts } = options(args, ['last']);

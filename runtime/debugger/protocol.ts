@@ -70,6 +70,8 @@ export const AgentOp = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('evaluate'), threads: z.array(int), expression: z.string().max(4096) }),
   z.strictObject({ op: z.literal('stacks'), threads: z.array(int) }),
   z.strictObject({ op: z.literal('capture-output'), on: z.boolean() }),
+  /** The developer's text of a script the thread has loaded (FILE matches the end of its path), for `list`. */
+  z.strictObject({ op: z.literal('source'), thread: int, file: z.string().max(4096) }),
   /** The service is going away: resume everything and forget breakpoints. */
   z.strictObject({ op: z.literal('detach') }),
 ]);
@@ -81,9 +83,14 @@ export const ServiceMessage = z.union([
 ]);
 export type ServiceMessage = z.infer<typeof ServiceMessage>;
 
+/** Longest script text `list` carries (one reply line stays under MAX_LINE_BYTES). */
+export const MAX_SOURCE_CHARS = 1024 * 1024;
+
 /** One value or error per thread, as an evaluate reply carries it. */
 export const EvalAnswer = z.object({ thread: int, value: z.string().max(65536).nullable(), error: z.string().max(4096).nullable() });
 export const EvalReply = z.array(EvalAnswer);
+/** Null when the thread has loaded no script of that name. */
+export const SourceReply = z.object({ file: z.string().max(4096), text: z.string().max(MAX_SOURCE_CHARS) }).nullable();
 export const StacksReply = z.array(z.object({ thread: int, frames: z.array(StackFrame).max(256) }));
 
 /** Largest line either side accepts; a longer one closes the channel. */

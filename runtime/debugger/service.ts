@@ -28,6 +28,7 @@ import { bundleAgent } from './bundle';
 import {
   AgentMessage,
   EvalReply,
+  SourceReply,
   StacksReply,
   lineReader,
   parseJsonLine,
@@ -138,7 +139,8 @@ export class DebuggerService {
   stopModel: 'all' | 'independent' = 'all';
   private readonly frozen = new Map<number, { sinceNs: number; reason: string }>();
   /** Thawed nodes whose lease holds until they beat again: heartbeat count at the thaw. */
-  private readonly thawing = new Map<number, { beats: number; untilNs: number }>();
+  /** afterFreeze: thawed (shown to a view); else only a shielded request ended. */
+  private readonly thawing = new Map<number, { beats: number; untilNs: number; afterFreeze: boolean }>();
   private readonly events: DebugEvent[] = [];
   private seq = 0;
   readonly output: { seq: number; thread: ThreadKey; text: string }[] = [];
@@ -350,15 +352,28 @@ export class DebuggerService {
    * Every request is shielded: enabling V8's debugger in a thread, or applying
    * breakpoints to all its scripts, can hold the node's main thread for a few
    * hundred ms, so the node's lease covers the request (without counting as a
-   * freeze) and one heartbeat timeout after it.
+   * freeze) and one heartbeat timeout after it. For one lease at most: a node
+   * that hangs (or is SIGSTOPped) with a request in flight never answers, and a
+   * shield held until the answer would hide the hang from the detector for good.
    */
   private request(conn: AgentConn, op: AgentOp): Promise<unknown> {
     this.shield(conn.node, +1);
+    let shielded = true;
+    const unshield = () => {
+      if (!shielded) return;
+      shielded = false;
+      this.shield(conn.node, -1);
+    };
+    const bound = setTimeout(unshield, this.leaseNs / 1e6);
+    bound.unref();
     return new Promise<unknown>((resolve, reject) => {
       const id = conn.nextId++;
       conn.pending.set(id, { resolve, reject });
       conn.socket.write(JSON.stringify({ type: 'request', id, request: op }) + '\n');
-    }).finally(() => this.shield(conn.node, -1));
+    }).finally(() => {
+      clearTimeout(bound);
+      unshield();
+    });
   }
 
   private readonly shields = new Map<number, number>();
@@ -373,10 +388,10 @@ export class DebuggerService {
   }
 
   /** Keeps the node's lease until it has beaten again (its main thread may have a backlog to run first), at most one lease. */
-  private release(node: number) {
+  private release(node: number, afterFreeze = false) {
     const { map, layout } = this.opts.gsm;
     const now = monotonicNs();
-    this.thawing.set(node, { beats: map.load64n(nodeRecord(layout, node) + N.heartbeatCount), untilNs: now + this.leaseNs });
+    this.thawing.set(node, { beats: map.load64n(nodeRecord(layout, node) + N.heartbeatCount), untilNs: now + this.leaseNs, afterFreeze });
     map.store64n(nodeRecord(layout, node) + N.frozenUntilNs, now + this.leaseNs);
   }
 
@@ -453,6 +468,25 @@ export class DebuggerService {
     }
   }
 
+  /**
+   * Each node whose lease the service holds: frozen, or thawed and waiting to beat
+   * again. leaseMs is what is left of the lease in GSM (renewed every 50 ms while
+   * frozen), what a view shows so an operator can see the freeze ends by itself.
+   */
+  leases(): { node: number; state: 'frozen' | 'thawing'; reason: string | null; frozenMs: number | null; leaseMs: number }[] {
+    const { map, layout } = this.opts.gsm;
+    if (map.closed) return [];
+    const now = monotonicNs();
+    const left = (node: number) => Math.max(0, Math.round((map.load64n(nodeRecord(layout, node) + N.frozenUntilNs) - now) / 1e6));
+    const frozen = [...this.frozen].map(([node, f]) => ({ node, state: 'frozen' as const, reason: f.reason, frozenMs: Math.round((now - f.sinceNs) / 1e6), leaseMs: left(node) }));
+    const thawing = [...this.thawing].filter(([n, th]) => th.afterFreeze && !this.frozen.has(n)).map(([node]) => ({ node, state: 'thawing' as const, reason: null, frozenMs: null, leaseMs: left(node) }));
+    return [...frozen, ...thawing].sort((a, b) => a.node - b.node);
+  }
+
+  get sessionLeaseMillis(): number {
+    return this.sessionLeaseMs;
+  }
+
   frozenNodes(): number[] {
     return [...this.frozen.keys()].sort((a, b) => a - b);
   }
@@ -518,6 +552,13 @@ export class DebuggerService {
       }),
     );
     return parts.flat().sort((a, b) => compareThreads(a.thread, b.thread));
+  }
+
+  /** The text of FILE as thread `k` has loaded it (null: not loaded there). */
+  async source(k: ThreadKey, file: string): Promise<{ file: string; text: string } | null> {
+    const conn = this.agents.get(k.node);
+    if (!conn || !conn.threads.has(k.thread)) return null;
+    return SourceReply.parse(await this.request(conn, { op: 'source', thread: k.thread, file }));
   }
 
   /** Resolves when `done()` holds, re-checked on every state change, or after timeoutMs (false). */
@@ -623,7 +664,7 @@ export class DebuggerService {
     if (!map.closed) {
       // The lease holds until the node has beaten again (its main thread may have a
       // backlog to run first), at most one lease: then it is judged as usual.
-      this.release(node);
+      this.release(node, true);
       setNodeFrozen(map, node, false, now);
     }
     this.frozen.delete(node);

@@ -60,11 +60,27 @@ export function parseSourceMap(json: string): SourceMap | null {
   return { lines };
 }
 
+function inlineJson(url: string): string | null {
+  const m = /^data:application\/json[^,]*?;base64,(.*)$/.exec(url);
+  return m ? Buffer.from(m[1]!, 'base64').toString('utf8') : null;
+}
+
 /** The inline map of a data: URL as scripts carry it (`sourceMappingURL=data:...;base64,...`). */
 export function inlineSourceMap(url: string): SourceMap | null {
-  const m = /^data:application\/json[^,]*?;base64,(.*)$/.exec(url);
-  if (!m) return null;
-  return parseSourceMap(Buffer.from(m[1]!, 'base64').toString('utf8'));
+  const json = inlineJson(url);
+  return json === null ? null : parseSourceMap(json);
+}
+
+/** The original text an inline map carries (esbuild's `sourcesContent`), or null. */
+export function inlineSourceContent(url: string): string | null {
+  const json = inlineJson(url);
+  if (json === null) return null;
+  try {
+    const content = (JSON.parse(json) as { sourcesContent?: unknown }).sourcesContent;
+    return Array.isArray(content) && typeof content[0] === 'string' ? content[0] : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Source line (0-based) of a generated position, or null where nothing maps. */

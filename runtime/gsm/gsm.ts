@@ -23,6 +23,25 @@ export interface FailedRegion {
   length: number;
 }
 
+/**
+ * The parts of [offset, offset+length) that lie in failed regions, sorted and merged
+ * (regions may overlap: a node's whole contribution and a range inside it).
+ */
+export function failedParts(regions: readonly FailedRegion[], offset: number, length: number): FailedRegion[] {
+  const end = offset + length;
+  const cut = regions
+    .map((r) => ({ offset: Math.max(offset, r.offset), end: Math.min(end, r.offset + r.length) }))
+    .filter((r) => r.offset < r.end)
+    .sort((a, b) => a.offset - b.offset);
+  const out: FailedRegion[] = [];
+  for (const r of cut) {
+    const last = out[out.length - 1];
+    if (last && r.offset <= last.offset + last.length) last.length = Math.max(last.length, r.end - last.offset);
+    else out.push({ offset: r.offset, length: r.end - r.offset });
+  }
+  return out;
+}
+
 export class GsmError extends Error {
   constructor(
     public readonly code: string,

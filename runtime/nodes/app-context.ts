@@ -38,6 +38,14 @@ export interface AppContext {
   threads(): ThreadView[];
 }
 
+/**
+ * The hardware lock (an atomic register in GSM) in which an application that serves
+ * requests counts them on a node, one fetch-add each: the console reads every
+ * node's register and charts requests/s (Overview). In GSM rather than in the log,
+ * because a count per request would flood the log, and a register costs one atomic.
+ */
+export const requestCounterName = (app: string, node: number) => `${app}.requests.${node}`;
+
 export interface RunningApp {
   stop?(): Promise<void> | void;
 }

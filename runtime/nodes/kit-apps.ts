@@ -7,6 +7,8 @@ import type { AppStart } from './app-context';
 /** What a global application module exports. */
 export interface KitApp {
   start?: AppStart;
+  /** Decoded views of its sections for the console (runtime/sdk/section-layout.ts), validated when registered. */
+  sectionLayouts?: unknown;
 }
 
 export function loadKitApp(name: string): Promise<KitApp> {

@@ -380,7 +380,9 @@ export abstract class McsComponent {
   }
 
   private async waitFor(R: number, what: string, pending: () => number[], members: readonly number[] | null): Promise<void> {
-    const deadline = performance.now() + (this.opts.phaseTimeoutMs ?? 5000);
+    // Freeze-aware: a member the debugger holds stopped in recovery is waiting for
+    // its developer, not failing; it is not dropped for it (docs/debugger.md).
+    const deadline = this.space.deadline(this.opts.phaseTimeoutMs ?? 5000);
     for (;;) {
       if (this.stopped) throw new Restart();
       if (this.rec.u32(C.recoveryGeneration) !== R) throw new Restart();
@@ -394,7 +396,7 @@ export abstract class McsComponent {
           throw new Restart();
         }
       }
-      if (performance.now() > deadline) {
+      if (deadline.remainingMs() < 0) {
         // A member that cannot finish a phase in time holds everyone up: drop it
         // (it rejoins by itself when it sees it was dropped) and start again.
         for (const n of left) if (n !== this.node) this.rec.setInst(n, I.state, InstanceState.Left);
@@ -607,12 +609,13 @@ export class Tx {
 
   private async lockSlow(m: Lockable): Promise<void> {
     const gate = gateOf(m);
+    // Freeze-aware: a holder stopped in the debugger is not a failure (no recovery for it).
+    const deadline = this.c.space.deadline(this.c.lockTimeoutMs());
     if (gate.tryLock() !== 'OK') {
-      const deadline = performance.now() + this.c.lockTimeoutMs();
       for (;;) {
         this.check();
         if ((await gate.lock(LOCK_SLICE_MS)) === 'OK') break;
-        if (performance.now() > deadline) this.fail(`timeout waiting for mutex ${m.id}`);
+        if (deadline.remainingMs() < 0) this.fail(`timeout waiting for mutex ${m.id}`);
       }
     }
     let s: LockStatus;
@@ -620,11 +623,10 @@ export class Tx {
       s = m.tryLock();
       if (s === 'TIMEOUT') {
         // Waits in slices so a recovery request interrupts it (paper §3.6.5).
-        const deadline = performance.now() + this.c.lockTimeoutMs();
         do {
           this.check();
           s = await m.lock(LOCK_SLICE_MS);
-          if (s === 'TIMEOUT' && performance.now() > deadline) this.fail(`timeout waiting for mutex ${m.id}`);
+          if (s === 'TIMEOUT' && deadline.remainingMs() < 0) this.fail(`timeout waiting for mutex ${m.id}`);
         } while (s === 'TIMEOUT');
       }
     } catch (err) {
@@ -665,13 +667,13 @@ export class Tx {
    * past `timeoutMs` or over failed memory counts as a failure (the block backs out).
    */
   async waitEvent(event: GlobalEvent, timeoutMs = this.c.lockTimeoutMs()): Promise<void> {
-    const until = performance.now() + timeoutMs;
+    const deadline = this.c.space.deadline(timeoutMs);
     for (;;) {
       this.check();
-      const r = await event.wait(Math.min(LOCK_SLICE_MS, Math.max(0, until - performance.now())));
+      const r = await event.wait(Math.min(LOCK_SLICE_MS, Math.max(0, deadline.remainingMs())));
       if (r === 'SIGNALED') return this.check();
       if (r === 'MEMORY_FAILED') this.fail(`event ${event.id}: memory failed`);
-      if (performance.now() >= until) this.fail(`timeout waiting for event ${event.id}`);
+      if (deadline.remainingMs() <= 0) this.fail(`timeout waiting for event ${event.id}`);
     }
   }
 

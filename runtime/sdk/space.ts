@@ -3,6 +3,7 @@
 // global mutexes, sections in this node's contribution, the cluster's
 // membership); `localSpace` is the same verbs over process-local resources, so
 // a component runs unchanged over either (paper §4.4, Figure 7's "local" bar).
+import { freezeAwareDeadline } from '../gsm/freeze-clock';
 import type { Gsm } from '../gsm/gsm';
 import { H, O, contribution, objectRecord } from '../gsm/layout';
 import type { AppContext } from '../nodes/app-context';
@@ -50,6 +51,16 @@ export interface ComponentSpace {
   closeMutex(m: Lockable): Promise<void>;
   log(kind: string, object: string | null, details?: unknown): void;
   onGeneration(listener: () => void): void;
+  /**
+   * A timeout for waits on other nodes (recovery phases, mutex waits). In global
+   * use it stands still while the debugger holds any node frozen (paper §5.3): a
+   * member stopped at a breakpoint in recovery is not dropped for being slow.
+   */
+  deadline(timeoutMs: number): Deadline;
+}
+
+export interface Deadline {
+  remainingMs(): number;
 }
 
 function sectionArea(gsm: Gsm, s: Section): Area {
@@ -90,6 +101,7 @@ export function globalSpace(ctx: AppContext): ComponentSpace {
     },
     log: ctx.log,
     onGeneration: (l) => ctx.onGeneration(() => l()),
+    deadline: (ms) => freezeAwareDeadline(gsm.map, ms),
   };
 }
 
@@ -146,5 +158,10 @@ export function localSpace(opts: { node: number; bytes: number; log?: AppContext
     closeMutex: async () => undefined,
     log: opts.log ?? (() => undefined),
     onGeneration: () => undefined,
+    // One process, no other node to wait for: wall time.
+    deadline: (ms) => {
+      const end = performance.now() + ms;
+      return { remainingMs: () => end - performance.now() };
+    },
   };
 }

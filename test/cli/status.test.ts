@@ -205,3 +205,26 @@ describe('mcs dump-section', () => {
     assert.equal(r.stderr, 'warning: 100 of the bytes are in failed memory (they read as the dummy value)\n');
   });
 });
+
+describe('mcs decode-section', () => {
+  test("one record a line, flagged when a magic number is wrong or bytes failed; a rejected layout warns; where to go on", async () => {
+    const r = await mcs(['decode-section', 'webcache:buckets', '--from', '0x0', '--limit', '2'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trimEnd().split('\n'), [
+      'Web cache: buckets (declared by webcache)',
+      '       0x0  header  buckets=2',
+      '      0x20  chain 1  head=0x5000  PROBLEM: magic is 0x0, not 0x57434531  FAILED: 16 bytes',
+      'more from 0x30 (--from 0x30)',
+    ]);
+    assert.equal(r.stderr, 'warning: tally: section layouts rejected: 0.title: too short\n');
+    assert.deepEqual(h.backend.calledWith('decodeSection').at(-1), { target: 'webcache:buckets', from: 0, limit: 2 });
+  });
+
+  test('a section no application describes says so; --json prints the DecodedSection', async () => {
+    const r = await mcs(['decode-section', 'lost'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'section 6.1: no running application declares its layout (dump-section shows its bytes)\n');
+    const j = await mcs(['decode-section', '5.2', '--json'], env);
+    assert.ok(methods.decodeSection.result.safeParse(JSON.parse(j.stdout)).success);
+  });
+});

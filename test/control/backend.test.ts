@@ -456,7 +456,7 @@ describe('control backend: readSection', () => {
     const content = Uint8Array.from({ length: 300 }, (_, i) => (i * 7) & 0xff);
     sec.write(0, content);
     const all = await s.call('readSection', { target: 'data' });
-    assert.deepEqual({ ...all, base64: '' }, { id: sec.id, offset: 0, length: 300, size: 300, base64: '', failedBytes: 0 });
+    assert.deepEqual({ ...all, base64: '' }, { id: sec.id, offset: 0, length: 300, size: 300, base64: '', failedBytes: 0, failed: [] });
     assert.deepEqual(Buffer.from(all.base64, 'base64'), Buffer.from(content));
     const mid = await s.call('readSection', { target: sec.id, offset: 100, length: 50 });
     assert.deepEqual(Buffer.from(mid.base64, 'base64'), Buffer.from(content.subarray(100, 150)));
@@ -476,6 +476,23 @@ describe('control backend: readSection', () => {
     const failed = await s.call('readSection', { target: 'data', offset: 0, length: 16 });
     assert.equal(failed.failedBytes, 16);
     assert.deepEqual(Buffer.from(failed.base64, 'base64'), Buffer.alloc(16, 0xff), 'failed memory reads as the dummy value');
+    assert.deepEqual(failed.failed, [{ offset: 0, length: 16 }]);
+  });
+
+  test('names exactly which bytes are failed, as section offsets, when a region under part of the section fails', async () => {
+    const s = setup('read-failed-part');
+    const sec = await s.t.objects(0).createSection('part', 256);
+    sec.write(0, Buffer.alloc(256, 0xff)); // good bytes that happen to read 0xFF: not failed
+    const at = s.mc.namespace.resolve('part', ObjectType.Section).dataOffset;
+    s.t.gsm.failRegion(at + 64, 32);
+    s.t.gsm.failRegion(at + 80, 40); // overlapping regions are merged
+    const r = await s.call('readSection', { target: 'part', offset: 16, length: 200 });
+    assert.equal(r.failedBytes, 120 - 64);
+    assert.deepEqual(r.failed, [{ offset: 64, length: 56 }]);
+    const before = await s.call('readSection', { target: 'part', offset: 0, length: 64 });
+    assert.deepEqual([before.failedBytes, before.failed], [0, []]);
+    const inside = await s.call('readSection', { target: 'part', offset: 100, length: 8 });
+    assert.deepEqual(inside.failed, [{ offset: 100, length: 8 }]);
   });
 
   test('bad targets and offsets: not-found, invalid-id, bad-request, each naming the problem', async () => {

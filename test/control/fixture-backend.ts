@@ -160,6 +160,7 @@ export class FixtureBackend implements ControlBackend {
       logRows: this.logRows.length,
       restartPolicy: this.restartPolicy,
       detectorLagMs: 1,
+      debugger: false,
     };
   }
 
@@ -214,7 +215,24 @@ export class FixtureBackend implements ControlBackend {
     if (offset > s.size) throw new ControlError('bad-request', `offset ${offset} is past the end of section ${s.id} (${s.size} bytes)`);
     const length = Math.min(p.length ?? 1024 * 1024, s.size - offset);
     const bytes = sectionContent(s.size).subarray(offset, offset + length);
-    return { id: s.id, offset, length, size: s.size, base64: bytes.toString('base64'), failedBytes: s.accessible ? 0 : length };
+    return { id: s.id, offset, length, size: s.size, base64: bytes.toString('base64'), failedBytes: s.accessible ? 0 : length, failed: s.accessible || length === 0 ? [] : [{ offset, length }] };
+  }
+
+  decodeSection(p: Params<'decodeSection'>) {
+    this.record('decodeSection', p);
+    const s = this.find(this.sectionList, 'section', p.target);
+    if (s.name !== 'webcache:buckets') return { id: s.id, layout: null, records: [], next: null, problems: [] };
+    const field = (name: string, offset: number, value: string) => ({ name, offset, size: 4, value });
+    return {
+      id: s.id,
+      layout: { title: 'Web cache: buckets', app: 'webcache' },
+      records: [
+        { struct: 'header', index: null, offset: 0, size: 8, fields: [field('buckets', 0, '2')], problem: null, failedBytes: 0 },
+        { struct: 'chain', index: 1, offset: 32, size: 16, fields: [field('head', 40, '0x5000')], problem: 'magic is 0x0, not 0x57434531', failedBytes: 16 },
+      ],
+      next: 48,
+      problems: ['tally: section layouts rejected: 0.title: too short'],
+    };
   }
 
   log(p: Params<'log'>): LogPage {

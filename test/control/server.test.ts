@@ -177,9 +177,11 @@ describe('control server over WebSocket', () => {
   });
   after(() => h.close());
   const wsUrl = (query = '') => `${h.server.url.replace('http', 'ws')}/ws${query}`;
+  /** A socket that carries the token in its upgrade's Authorization header, as the CLI may. */
+  const bearerSocket = () => new Socket(wsUrl(), { headers: { Authorization: `Bearer ${h.server.token}` } });
 
-  test('calls with the token in the query answer {id, ok, result}', async () => {
-    const s = new Socket(wsUrl(`?token=${h.server.token}`));
+  test('calls on a socket opened with the bearer token answer {id, ok, result}', async () => {
+    const s = bearerSocket();
     await s.opened;
     s.send({ id: 1, method: 'status', params: {} });
     const r = await s.next<{ id: number; ok: boolean; result: { generation: number } }>((m) => m.id === 1);
@@ -199,9 +201,13 @@ describe('control server over WebSocket', () => {
     s.close();
   });
 
-  test('a wrong token in the query is refused at the upgrade (401)', async () => {
-    const s = new Socket(wsUrl('?token=nope'));
-    await assert.rejects(s.opened, /401/);
+  test('a token in the URL is refused at the upgrade (400), the right one too: it would outlive the request in logs and history', async () => {
+    for (const query of [`?token=${h.server.token}`, '?token=nope', `?x=1&token=${h.server.token}`]) {
+      await assert.rejects(new Socket(wsUrl(query)).opened, /400/, query);
+    }
+    // Even with a valid Authorization header beside it: the URL alone decides.
+    const both = new Socket(wsUrl(`?token=${h.server.token}`), { headers: { Authorization: `Bearer ${h.server.token}` } });
+    await assert.rejects(both.opened, /400/);
   });
 
   test('a first message that is not the right token closes the socket (4401), and reaches no backend', async () => {
@@ -219,7 +225,7 @@ describe('control server over WebSocket', () => {
   });
 
   test('every message is validated: bad ones get an error naming the field and the socket stays usable', async () => {
-    const s = new Socket(wsUrl(`?token=${h.server.token}`));
+    const s = bearerSocket();
     await s.opened;
     s.send('not json');
     assert.match((await s.next<{ error: { message: string } }>()).error.message, /not valid JSON/);
@@ -241,7 +247,7 @@ describe('control server over WebSocket', () => {
   });
 
   test('a status subscription gets a snapshot at once, then a push when the multicomputer changes', async () => {
-    const s = new Socket(wsUrl(`?token=${h.server.token}`));
+    const s = bearerSocket();
     await s.opened;
     s.send({ id: 'st', subscribe: 'status' });
     assert.deepEqual(await s.next((m) => m.id === 'st'), { id: 'st', ok: true, result: { subscription: 'st' } });
@@ -257,7 +263,7 @@ describe('control server over WebSocket', () => {
   });
 
   test('a log subscription pushes only new rows that match its filter', async () => {
-    const s = new Socket(wsUrl(`?token=${h.server.token}`));
+    const s = bearerSocket();
     await s.opened;
     s.send({ id: 7, subscribe: 'log', filter: { kinds: ['node.*'], nodes: [1] } });
     await s.next((m) => m.id === 7 && m.ok === true);
@@ -271,7 +277,7 @@ describe('control server over WebSocket', () => {
   });
 
   test('a status subscription does not take a filter; a duplicate subscription id is a conflict', async () => {
-    const s = new Socket(wsUrl(`?token=${h.server.token}`));
+    const s = bearerSocket();
     await s.opened;
     s.send({ id: 1, subscribe: 'status', filter: {} });
     assert.match((await s.next<{ error: { message: string } }>()).error.message, /only log subscriptions take a filter/);

@@ -3,6 +3,9 @@
 // through the control API as `mcs debug` and the console send them.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { DebugState } from '../../runtime/control/api';
+import { createControlBackend } from '../../runtime/control/backend';
+import { dispatch } from '../../runtime/control/dispatch';
 import { debugClient, states, untilThreads, type DebugClient } from '../helpers/debugger';
 import { sleep, startTestMulticomputer, testApp, type TestMulticomputer } from '../helpers/multicomputer';
 
@@ -82,6 +85,44 @@ describe('the distributed debugger on a 3-node multicomputer', () => {
     // the independent model left every other thread running
     const rows = states(await dbg.run('threads'));
     assert.ok(rows.filter((s) => s.id !== '0.1').every((s) => s.state === 'running'));
+    await reset();
+  });
+
+  it('list shows the TypeScript source around the current line of the set\'s stopped thread, or around FILE:LINE', async () => {
+    await reset();
+    await assert.rejects(dbg.run('[0.1] list'), /no stopped thread in \[0\.1\]: give FILE\[:LINE\]/);
+    await dbg.run('stopmodel independent');
+    await dbg.run('[0.1] break debuggee.ts:12');
+    await dbg.run('[0.1] wait');
+    const l = await dbg.run('[0.*] list -context 1');
+    const data = l.data as { thread: string; file: string; line: number; first: number; lines: string[]; total: number };
+    assert.equal(data.thread, '0.1', 'the stopped thread of the set, not the running worker');
+    assert.ok(data.file.endsWith('test/fixtures/apps/debuggee.ts'), data.file);
+    assert.deepEqual([data.line, data.first, data.lines.length], [12, 11, 3]);
+    // the developer's TypeScript (tsx's source map carries it), not esbuild's output
+    assert.equal(data.lines[0], 'export function work(n: number): number {');
+    assert.match(l.text.split('\n')[2]!, /^>12 {2}\s*const doubled = n \* 2;/);
+    const worker = (await dbg.run('[0.2] list debuggee-worker.ts:9 -context 0')).data as { lines: string[]; line: number | null };
+    assert.deepEqual([worker.lines, worker.line], [['  const next = n + 1; // line 9'], null]);
+    await assert.rejects(dbg.run('[0.1] list nosuchfile.ts:3'), /nosuchfile\.ts is not loaded in thread 0\.1/);
+    await reset();
+  });
+
+  it('debugState shows the lease of each frozen node, and of a thawed one until it beats again; a node only asked something has none', async () => {
+    await reset();
+    const state = () => dispatch(createControlBackend(t.mc), 'debugState', {}) as Promise<DebugState>;
+    await dbg.run('print 1');
+    assert.deepEqual((await state()).leases, []);
+    await dbg.run('[1.*] freeze');
+    const frozen = (await state()).leases;
+    assert.deepEqual(frozen.map((l) => [l.node, l.state, l.reason]), [[1, 'frozen', 'halt']]);
+    assert.ok(frozen[0]!.leaseMs > 1000, `the lease is renewed ahead: ${frozen[0]!.leaseMs} ms`);
+    await dbg.run('[1.*] thaw');
+    const deadline = Date.now() + 10_000;
+    while ((await state()).leases.length > 0) {
+      assert.ok(Date.now() < deadline, 'the thawed node beat again and its lease was let go');
+      await sleep(50);
+    }
     await reset();
   });
 

@@ -100,3 +100,14 @@ export function watchProblems(page: Page): string[] {
   });
   return problems;
 }
+
+/** Chromium signed in to a console server through its one-time login URL, on the console's first view. */
+export async function openConsole(server: { loginUrl(): string }): Promise<{ browser: Browser; page: Page; problems: string[] }> {
+  const browser = await launchChromium();
+  const page = await browser.context.newPage();
+  page.setDefaultTimeout(15_000);
+  const problems = watchProblems(page);
+  await page.goto(server.loginUrl());
+  await page.getByRole('heading', { level: 1, name: 'MCS Developer Kit' }).waitFor();
+  return { browser, page, problems };
+}

@@ -15,7 +15,7 @@ import { createControlBackend } from '../../runtime/control/backend';
 import { startControlServer, type ControlServer } from '../../runtime/control/server';
 import { terminalSockets } from '../../runtime/control/terminal';
 import type { ControlBackend } from '../../runtime/control/api';
-import { ARTIFACTS, ensureRendererBuilt, launchChromium, rendererOut, watchProblems, type Browser } from '../helpers/browser';
+import { ARTIFACTS, ensureRendererBuilt, openConsole, rendererOut, type Browser } from '../helpers/browser';
 import { until as eventually } from '../control/helpers';
 import { startTestMulticomputer, testApp, until, type TestMulticomputer } from '../helpers/multicomputer';
 
@@ -54,12 +54,7 @@ describe('the console in a browser, over a real multicomputer', () => {
       staticDir: rendererOut,
       sockets: terminalSockets({ mcsHome: t.dir, cluster: 'control' }),
     });
-    browser = await launchChromium();
-    page = await browser.context.newPage();
-    page.setDefaultTimeout(15_000);
-    problems = watchProblems(page);
-    await page.goto(server.loginUrl());
-    await page.getByRole('heading', { level: 1, name: 'MCS Developer Kit' }).waitFor();
+    ({ browser, page, problems } = await openConsole(server));
   });
 
   after(async () => {
@@ -117,6 +112,30 @@ describe('the console in a browser, over a real multicomputer', () => {
     assert.match(await hex.innerText(), /written by the/);
     assert.match(await main().getByTestId('selection').innerText(), /selected 0x100/);
     await main().getByRole('complementary', { name: 'Decoded' }).getByText('u32').waitFor();
+
+    // Selection: shift-click extends it to a range.
+    await hex.locator('[data-off="271"]').click({ modifiers: ['Shift'] });
+    assert.match(await main().getByTestId('selection').innerText(), /selected 0x100–0x10f \(16 bytes\)/);
+
+    // Fail the memory under part of the section: those bytes read 0xFF and are marked
+    // failed; a byte that merely holds 0xFF is not.
+    t.mc.gsm.map.write(r.dataOffset + 0x120, Uint8Array.of(0xff));
+    const failed = await backend.failMemory({ offset: r.dataOffset + 0x108, length: 16 });
+    assert.deepEqual(failed, { offset: r.dataOffset + 0x108, length: 16 });
+    await hex.getByTestId('failed-note').filter({ hasText: '16 of these 2048 bytes are in failed memory' }).waitFor();
+    const marks = JSON.parse(
+      (await page.evaluate(`JSON.stringify([...document.querySelectorAll('[data-testid="hex-viewer"] [data-off]')]
+        .filter((e) => Number(e.dataset.off) >= 0x100 && Number(e.dataset.off) < 0x128)
+        .map((e) => [Number(e.dataset.off), e.textContent, e.dataset.failed === 'yes', getComputedStyle(e).textDecorationLine]))`)) as string,
+    ) as [number, string, boolean, string][];
+    for (const [off, text, marked, decoration] of marks) {
+      const inFailed = off >= 0x108 && off < 0x118;
+      assert.equal(marked, inFailed, `byte 0x${off.toString(16)} marked failed: ${marked}`);
+      if (inFailed) assert.deepEqual([text, decoration], ['ff', 'line-through'], `failed byte 0x${off.toString(16)} reads the dummy value, struck through`);
+      else if (off < 0x108) assert.equal(text, written[off - 0x100]!.toString(16).padStart(2, '0'), 'bytes before the failed region keep their value');
+    }
+    assert.equal(marks.find(([off]) => off === 0x120)?.[1], 'ff', 'an ordinary 0xFF byte is shown');
+    assert.equal(await hex.locator('.asc .failed').count(), 16, 'the ASCII column marks the same 16 bytes');
     await shot(page, 'sections');
   });
 
@@ -254,15 +273,21 @@ describe('the console in a browser, over a real multicomputer', () => {
     await eventually('the saved kinds are applied', async () => (await main().getByTestId('log-kinds').inputValue()) === 'operator');
   });
 
-  test('dark theme and the smallest supported window keep the layout', async () => {
-    await page.getByTestId('theme-toggle').click();
-    await page.setViewportSize({ width: 1024, height: 640 });
-    for (const [view, name] of [['Overview', 'overview'], ['Mutexes', 'mutexes'], ['Event log', 'log'], ['Sections', 'sections']] as const) {
-      await go(view);
-      const overflow = await page.evaluate(`document.documentElement.scrollWidth > window.innerWidth || document.documentElement.scrollHeight > window.innerHeight`);
-      assert.equal(overflow, false, `${view} fits 1024×640`);
-      await page.waitForTimeout(300);
-      await shot(page, `${name}-dark-1024x640`);
+  test('every view, light and dark, at the smallest supported window and at 1440×900, keeps its layout', async () => {
+    const views = ['Overview', 'Nodes', 'Sections', 'Mutexes', 'Events', 'Hardware locks', 'Mailboxes', 'Components', 'Event log', 'Faults', 'Terminal', 'Debugger'];
+    const file = (v: string) => v.toLowerCase().replace(/ /g, '-');
+    for (const theme of ['light', 'dark'] as const) {
+      if ((await page.evaluate('document.documentElement.dataset.theme')) !== theme) await page.getByTestId('theme-toggle').click();
+      for (const [width, height] of [[1024, 640], [1440, 900]] as const) {
+        await page.setViewportSize({ width, height });
+        for (const view of views) {
+          await go(view);
+          const overflow = await page.evaluate(`document.documentElement.scrollWidth > window.innerWidth || document.documentElement.scrollHeight > window.innerHeight`);
+          assert.equal(overflow, false, `${view} fits ${width}×${height} (${theme})`);
+          await page.waitForTimeout(150);
+          await shot(page, `${file(view)}-${theme}-${width}x${height}`);
+        }
+      }
     }
   });
 

@@ -1,6 +1,6 @@
-// Decoded views of section contents. An application registers a decoder for the
-// sections it lays out (the Web cache's hash table and file headers, later);
-// without one the console shows the raw fields at the selected offset.
+// The raw fields at a selected offset, for sections no application describes
+// (applications register layouts of their own structures with the back end:
+// runtime/sdk/section-layout.ts, decodeSection in the control API).
 
 export interface DecodedField {
   /** Byte offset within the section. */
@@ -8,29 +8,6 @@ export interface DecodedField {
   size: number;
   name: string;
   value: string;
-}
-
-export interface SectionDecoder {
-  /** Shown as the decoded view's title. */
-  name: string;
-  /** Which sections it understands, by name. */
-  matches(sectionName: string): boolean;
-  /** Fields found in `bytes`, which start at section offset `base`. */
-  decode(bytes: Uint8Array, base: number): DecodedField[];
-}
-
-const decoders: SectionDecoder[] = [];
-
-export function registerDecoder(d: SectionDecoder): () => void {
-  decoders.push(d);
-  return () => {
-    const i = decoders.indexOf(d);
-    if (i >= 0) decoders.splice(i, 1);
-  };
-}
-
-export function decoderFor(sectionName: string): SectionDecoder | null {
-  return decoders.find((d) => d.matches(sectionName)) ?? null;
 }
 
 /** The bytes at `at` read as each fixed-size type (little-endian, as GSM words are). */

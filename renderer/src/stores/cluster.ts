@@ -16,6 +16,24 @@ export interface StatusSample {
   members: number;
   /** Heartbeat age per node id (null: no beat / not running). */
   heartbeatAgeMs: Map<number, number | null>;
+  /** Requests counted per node id, with the incarnation that counted them (nodes whose apps count requests). */
+  requests: Map<number, { incarnation: number; count: number }>;
+}
+
+/**
+ * Requests per second per node between consecutive samples; a node that restarted
+ * counts from its new incarnation's start, and a node not counting shows no value.
+ */
+export function requestRates(history: readonly StatusSample[], node: number): (number | null)[] {
+  return history.map((s, i) => {
+    const now = s.requests.get(node);
+    const before = i > 0 ? history[i - 1]!.requests.get(node) : undefined;
+    if (!now || !before) return null;
+    const dt = (s.atMs - history[i - 1]!.atMs) / 1000;
+    if (dt <= 0) return null;
+    const delta = now.incarnation === before.incarnation ? now.count - before.count : now.count;
+    return Math.max(0, delta) / dt;
+  });
 }
 
 export type Health = 'ok' | 'degraded' | 'down' | 'unknown';
@@ -63,6 +81,7 @@ export const useClusterStore = defineStore('cluster', () => {
       memoryFailures: update.status.gsm.memoryFailures,
       members: update.status.members.length,
       heartbeatAgeMs: new Map(update.nodes.map((n) => [n.id, n.heartbeatAgeMs])),
+      requests: new Map(update.nodes.flatMap((n) => (n.requests === undefined ? [] : [[n.id, { incarnation: n.incarnation, count: n.requests }] as const]))),
     };
     const h = history.value.length >= HISTORY_SAMPLES ? history.value.slice(1) : history.value.slice();
     h.push(sample);

@@ -225,6 +225,38 @@ export class CacheComponent extends McsComponent implements FileCache {
     }
   }
 
+  /**
+   * The hash table as GSM holds it now, for a developer stopped in the debugger
+   * (`print this.describeTable()` in rebuild, docs/debugger.md): chains, entries
+   * linked in all and per owner node, the longest chain. It reads without locks
+   * (the caller may be stopped holding one) and stops at anything it cannot
+   * follow, which it reports rather than throws.
+   */
+  describeTable(): { chains: number; linked: number; byOwner: Record<number, number>; longest: number; problem: string | null } {
+    const mem = this.space.mem;
+    const out = { chains: this.nBuckets, linked: 0, byOwner: {} as Record<number, number>, longest: 0, problem: null as string | null };
+    const table = this.masterArea;
+    if (!table) return { ...out, problem: 'no master area yet' };
+    try {
+      for (let b = 0; b < this.nBuckets && !out.problem; b++) {
+        let length = 0;
+        for (let at = mem.load64n(table.offset + headAt(b)); at !== 0; at = mem.load64n(at + ENTRY.next)) {
+          if (++length > MAX_CHAIN_STEPS || mem.load32(at + ENTRY.magic) !== ENTRY_MAGIC) {
+            out.problem = `chain ${b}: no entry at ${at}`;
+            break;
+          }
+          const owner = mem.load32(at + ENTRY.owner);
+          out.byOwner[owner] = (out.byOwner[owner] ?? 0) + 1;
+          out.linked++;
+        }
+        out.longest = Math.max(out.longest, length);
+      }
+    } catch (err) {
+      out.problem = (err as Error).message;
+    }
+    return out;
+  }
+
   stats(): CacheStats {
     let bytesCached = 0;
     for (const e of this.entries.values()) bytesCached += e.capacity;

@@ -26,6 +26,8 @@ export interface FrontEndOptions {
   wholeFileLimit: number;
   /** A request that failed inside the server (500): logged by the app. */
   onError?(err: unknown, url: string): void;
+  /** Called as each request arrives (the app's request counter). */
+  onRequest?(): void;
 }
 
 export interface FrontEndCounts {
@@ -147,6 +149,7 @@ export async function startFrontEnd(opts: FrontEndOptions, port = 0): Promise<Fr
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     counts.requests++;
+    opts.onRequest?.();
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'method not allowed', { Allow: 'GET, HEAD' });
     const where = await resolveSitePath(root, req.url ?? '');
     if (!where.ok) return sendText(res, where.status, where.status === 404 ? 'not found' : `bad path: ${where.reason}`);
