@@ -8,15 +8,24 @@
 //   membership  every running node installs the current generation, members = running nodes
 //   serving     every running node's server answers again
 //   consistency the cache structures pass the SDK's consistency check (when it has one)
+//   master      the cache component has a master among its members whose contribution
+//               houses the master area; after a master kill, a new master (another
+//               node, or a new incarnation) and a relocated master area
+//   threads     every running node runs its revalidation worker thread again
 //   logGap      no (node, incarnation) has a gap in its event-log sequence
 // Faults: SIGKILL at random moments, two at once, a second one during the first's
-// recovery, SIGSTOP/SIGCONT, memory-region failures, node restarts, and (when
-// this build has them) worker-thread deaths and component-master kills.
+// recovery, SIGSTOP/SIGCONT, memory-region failures, node restarts, worker-thread
+// deaths (kill-thread, at once or holding a chain mutex) and kills of the cache
+// component's master (sometimes while a recovery runs). The last two need the
+// global cache: the other modes have no shared structures, threads or master.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CacheMode } from '../../runtime/apps/webcache/cache-api';
 import { checkCacheConsistency } from '../../runtime/apps/webcache/cache-check';
+import { WEBCACHE_COMPONENT } from '../../runtime/apps/webcache/global-cache';
+import { REVALIDATOR_THREAD } from '../../runtime/apps/webcache/revalidator';
 import { prng } from '../../runtime/apps/webcache/sample-site';
+import type { ComponentInfo } from '../../runtime/control/api';
 import { createControlBackend } from '../../runtime/control/backend';
 import { buildWaitGraph } from '../../runtime/control/wait-graph';
 import { contribution } from '../../runtime/gsm/layout';
@@ -24,7 +33,7 @@ import { probe } from '../http-probe';
 import { benchSite, modeAvailable, startWebcacheCluster, type WebcacheCluster } from '../webcache-cluster';
 import { VerifyingLoad } from './verifying-load';
 
-export const CHECKS = ['corrupt', 'hang', 'badStatus', 'mutex', 'membership', 'serving', 'consistency', 'logGap'] as const;
+export const CHECKS = ['corrupt', 'hang', 'badStatus', 'mutex', 'membership', 'serving', 'consistency', 'master', 'threads', 'logGap'] as const;
 export type Check = (typeof CHECKS)[number];
 
 export const FAULT_KINDS = ['kill', 'kill-two', 'kill-during-recovery', 'stop-cont', 'memory', 'restart', 'thread', 'master'] as const;
@@ -81,7 +90,7 @@ function consistencyCheckFor(mode: CacheMode): ConsistencyCheck | null {
     for (;;) {
       const r = checkCacheConsistency(c.mc.gsm, c.mc.namespace, { verify });
       if (!r.recovering) return r.problems;
-      if (Date.now() > deadline) return [`still recovering ${boundMs} ms after the fault`];
+      if (Date.now() > deadline) return [`still recovering ${boundMs} ms after the fault${r.undetected?.length ? `, failed memory still on chains: ${r.undetected.slice(0, 3).join('; ')}` : ''}`];
       await sleep(20);
     }
   };
@@ -105,10 +114,17 @@ export async function runCampaign(o: CampaignOptions, onFault: (f: FaultRecord) 
   const consistency = consistencyCheckFor(mode);
   if (!consistency) unavailable.push(`consistency: no cache consistency check for mode ${mode} in this build (only the global cache has shared structures)`);
   const bytesOf = new Map(files.map((f) => [f.path, f.bytes]));
-  // Faults this build cannot inject are not drawn (never replaced by another fault under their name).
-  const drawable = FAULT_KINDS.filter((k) => k !== 'thread' && k !== 'master');
-  unavailable.push('thread: worker-thread deaths need app worker threads (McsComponent SDK); not drawn');
-  unavailable.push('master: master kills need component masters (McsComponent SDK); not drawn');
+  // Faults this mode cannot have are not drawn (never replaced by another fault under their name).
+  const global = mode === 'global';
+  const drawable = FAULT_KINDS.filter((k) => global || (k !== 'thread' && k !== 'master'));
+  if (!global) {
+    unavailable.push(`thread: the ${mode} cache runs no worker threads (the global cache's revalidation thread); not drawn`);
+    unavailable.push(`master: the ${mode} cache has no component master; not drawn`);
+    unavailable.push(`master, threads: checks of the global cache only`);
+  }
+  /** Master kills whose outcome the next check verifies: the master and its area before the kill. */
+  let masterKilled: { node: number; incarnation: number; area: string | null } | null = null;
+  const cacheComponent = () => (backend.components({}) as ComponentInfo[]).find((x) => x.name === WEBCACHE_COMPONENT);
   const small = files.find((f) => f.bytes.length < 16384 && !f.path.startsWith('large/'))!;
 
   const load = new VerifyingLoad(() => [...c.endpoints().values()], files, { zipf: 0.9, seed: o.seed, concurrency: o.concurrency ?? 6, boundMs });
@@ -169,6 +185,41 @@ export async function runCampaign(o: CampaignOptions, onFault: (f: FaultRecord) 
         rec.details.push(`failed ${length} bytes at ${offset} in node ${id}'s contribution`);
         break;
       }
+      case 'thread': {
+        rec.nodes = pickNodes(1);
+        const id = rec.nodes[0]!;
+        const holding = rand() < 0.5;
+        try {
+          const r = await backend.killThread({ node: id, name: REVALIDATOR_THREAD, holding });
+          rec.details.push(`thread ${r.name} (tid ${r.tid}) of node ${id} killed ${holding ? 'right after it took a chain mutex' : 'at once'}`);
+        } catch (e) {
+          // Not running yet (its node restarted a moment ago): nothing was injected.
+          rec.details.push(`no thread killed on node ${id} (${(e as Error).message})`);
+        }
+        break;
+      }
+      case 'master': {
+        const comp = cacheComponent();
+        const live = new Set(running().map((n) => n.id));
+        const id = comp?.master ?? null;
+        if (id === null || !live.has(id)) {
+          rec.substituted = `no running master (${id})`;
+          rec.kind = 'kill';
+          rec.nodes = pickNodes(1);
+          await Promise.all(rec.nodes.map(kill));
+          break;
+        }
+        rec.nodes = [id];
+        masterKilled = { node: id, incarnation: mc.nodes().find((n) => n.id === id)!.incarnation, area: comp!.masterArea };
+        if (rand() < 0.5) {
+          // While its recovery runs: an operator-requested one, the master killed a random moment into it.
+          backend.triggerRecovery({ component: WEBCACHE_COMPONENT });
+          await sleep(rand() * 40);
+          rec.details.push(`master node ${id} killed ${cacheComponent()?.recovering ? 'during' : 'just after'} a recovery`);
+        } else rec.details.push(`master node ${id} killed`);
+        await kill(id);
+        break;
+      }
       case 'restart': {
         rec.nodes = mc.nodes().length ? [mc.nodes()[Math.floor(rand() * mc.nodes().length)]!.id] : [];
         for (const id of rec.nodes) await mc.restartNode(id).catch((e: Error) => rec.details.push(`restart ${id}: ${e.message}`));
@@ -222,6 +273,34 @@ export async function runCampaign(o: CampaignOptions, onFault: (f: FaultRecord) 
     }
     for (const cycle of buildWaitGraph(mutexes).cycles) fail('mutex', `deadlock cycle of ${cycle.length} threads`);
     if (consistency) for (const problem of await consistency(c, bytesOf, boundMs)) fail('consistency', problem);
+    if (global) {
+      let comp: ComponentInfo | undefined;
+      await until(() => {
+        comp = cacheComponent();
+        return !!comp && !comp.recovering;
+      });
+      const master = comp?.master ?? null;
+      const housed = comp?.masterArea ? (() => {
+        try {
+          return mc.namespace.resolve(comp!.masterArea!).ownerNode;
+        } catch {
+          return null;
+        }
+      })() : null;
+      if (!comp) fail('master', 'the cache component is gone');
+      else if (comp.recovering) fail('master', `still recovering ${boundMs} ms after the fault (${comp.cause})`);
+      else if (master === null || !comp.members.includes(master)) fail('master', `master ${master} is not a member (${comp.members.join(',')})`);
+      else if (housed !== master) fail('master', `master area ${comp.masterArea} lies in node ${housed}'s contribution, not the master ${master}'s`);
+      else if (masterKilled) {
+        const inc = mc.nodes().find((n) => n.id === master)!.incarnation;
+        if (master === masterKilled.node && inc === masterKilled.incarnation) fail('master', `node ${master} incarnation ${inc} is still master after it was killed`);
+        else if (comp.masterArea === masterKilled.area) fail('master', `the master area ${comp.masterArea} was not relocated`);
+        else rec.details.push(`new master: node ${master}.${inc}, area ${masterKilled.area} -> ${comp.masterArea}`);
+      }
+      masterKilled = null;
+      const missing = () => running().filter((n) => n.state === 'up' && !n.threads?.some((x) => x.name === REVALIDATOR_THREAD && x.state === 'running')).map((n) => n.id);
+      if (!(await until(() => missing().length === 0))) fail('threads', `node ${missing().join(', ')} runs no ${REVALIDATOR_THREAD} thread ${boundMs} ms after the fault`);
+    }
     const pairs = mc.store.statement('SELECT DISTINCT node, incarnation FROM events WHERE node >= 0').all() as { node: number; incarnation: number }[];
     for (const p of pairs) for (const gap of mc.query.checkGaps(p.node, p.incarnation)) fail('logGap', `node ${p.node}.${p.incarnation}: seq ${gap.from}..${gap.to} missing`);
     // Request-level violations seen since the last check.

@@ -22,7 +22,7 @@ export async function start(ctx: AppContext): Promise<RunningApp> {
   const config = parsed.data;
   const cacheBytes = Math.floor(config.cacheMb * 1024 * 1024);
   const root = await siteRoot(config.site);
-  const cache = await createFileCache(config.mode, { ctx, cacheBytes });
+  const cache = await createFileCache(config.mode, { ctx, cacheBytes, root, revalidateMs: config.revalidateMs });
   const counterName = requestCounterName('webcache', ctx.node);
   // A restarted node's contribution was reset, but a node that only restarted its
   // app finds its register still there: counting goes on from its value.

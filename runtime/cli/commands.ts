@@ -332,6 +332,24 @@ const modifyCommands: Command[] = [
     },
   },
   {
+    name: 'kill-thread',
+    group: 'modify',
+    usage: 'N NAME [--holding]',
+    summary: "end a node's worker thread abruptly: its mutexes are abandoned and the node restarts it",
+    required: ['N', 'NAME'],
+    flags: [{ name: 'holding', kind: 'boolean', help: 'end it right after it next takes a global mutex (it dies holding it)' }],
+    async run(ctx, args, [nodeArg, name]) {
+      const node = parseNode(nodeArg!, 'N');
+      const holding = boolFlag(args, 'holding');
+      const r = await ctx.call('killThread', { node, name: name!, ...(holding ? { holding } : {}) }, async (client) => {
+        const n = await findNode(client, node);
+        const t = n.threads.find((x) => x.name === name && x.state === 'running');
+        return `Kill thread ${name}${t ? ` (tid ${t.tid})` : ''} of node ${node}${holding ? ' while it holds a global mutex' : ''}?`;
+      });
+      await (ctx.json ? ctx.printJson(r) : ctx.write(`killed thread ${r.name} (tid ${r.tid}) of node ${r.node}${r.holding ? ' holding a global mutex' : ''}\n`));
+    },
+  },
+  {
     name: 'fail-memory',
     group: 'modify',
     usage: '(--node N | --offset X --length L)',

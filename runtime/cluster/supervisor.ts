@@ -40,6 +40,9 @@ import { EventFlags, resetEventAt, signalEventAt } from '../objects/event';
 import { RestartPolicy, type RestartMode } from './restart-policy';
 import type { ChangeListener, GenerationRecord, Multicomputer, MulticomputerOptions, NodeState, NodeView } from './types';
 
+/** How long kill-thread waits for the thread to end (with --holding it first waits to take a mutex). */
+const KILL_THREAD_TIMEOUT_MS = 10_000;
+
 export const DEFAULT_HEARTBEAT_MS = 100;
 const DRAIN_EVERY_MS = 10;
 const SWEEP_EVERY_MS = 1000;
@@ -742,6 +745,29 @@ export class Supervisor implements Multicomputer {
     await s.exited;
     await this.declareFailed(s, 'exit SIGKILL', false);
     await s.handled;
+  }
+
+  async killThread(id: number, name: string, holding: boolean): Promise<{ tid: number }> {
+    const s = this.liveSlot(id);
+    if (s.state === 'stopped') throw new ClusterError('conflict', `node ${id} is stopped: continue it first`);
+    const running = readThreads(this.gsm, id).filter((t) => t.state === 'running');
+    const t = running.find((x) => x.name === name);
+    if (!t) throw new ClusterError('not-found', `node ${id} runs no thread named "${name}" (running: ${running.map((x) => x.name).join(', ') || 'none'})`);
+    if (t.kind === 'main') throw new ClusterError('conflict', `"${name}" is node ${id}'s main thread: kill the node instead`);
+    this.store.record('fault.kill-thread', `node${id}`, { node: id, pid: s.pid, tid: t.tid, name, holding });
+    const rec = nodeRecord(this.gsm.layout, id);
+    const map = this.gsm.map;
+    map.store32(rec + N.threadKillTid, t.tid);
+    map.store32(rec + N.threadKillHolding, holding ? 1 : 0);
+    map.add32(rec + N.threadKillSeq, 1);
+    process.kill(s.pid!, 'SIGUSR2');
+    // Resolves once the thread is gone (with holding: once it has taken a mutex and died).
+    const deadline = Date.now() + KILL_THREAD_TIMEOUT_MS;
+    while (readThreads(this.gsm, id).some((x) => x.tid === t.tid && x.state === 'running')) {
+      if (Date.now() > deadline || !s.proc || s.state === 'failed') throw new ClusterError('unavailable', `thread ${name} (tid ${t.tid}) of node ${id} did not end within ${KILL_THREAD_TIMEOUT_MS} ms`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return { tid: t.tid };
   }
 
   stopNode(id: number): void {

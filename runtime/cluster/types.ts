@@ -98,6 +98,11 @@ export interface Multicomputer {
 
   /** SIGKILL: an OS crash of the node. Resolves once the failure has been handled. */
   killNode(node: number): Promise<void>;
+  /**
+   * Ends worker thread `name` of the node abruptly, at once or (holding) right after
+   * it next acquires a global mutex; resolves with its tid once it has ended.
+   */
+  killThread(node: number, name: string, holding: boolean): Promise<{ tid: number }>;
   /** SIGSTOP: a hang. The membership service will fence it after the heartbeat timeout. */
   stopNode(node: number): void;
   /** SIGCONT: only useful before the node has been declared failed. */

@@ -562,6 +562,15 @@ const FailMemoryParams = z
   }) as unknown as z.ZodType<FailMemoryParams, FailMemoryParams>;
 
 const TriggerRecoveryParams = z.strictObject({ component: z.string().min(1).max(64).optional() });
+/** Thread names as AppContext.startThread accepts them. */
+export const ThreadName = z.string().regex(/^[A-Za-z][A-Za-z0-9_.:-]{0,27}$/, 'expected a thread name (a letter, then up to 27 letters, digits or _ . : -)');
+const KillThreadParams = z.strictObject({
+  node: NodeId,
+  name: ThreadName,
+  /** End it right after it next acquires a global mutex (it dies holding it), not at once. */
+  holding: z.boolean().optional(),
+});
+export const KillThreadResult = z.object({ node: NodeId, name: ThreadName, tid: count(), holding: z.boolean() });
 export const RestartPolicyName = z.enum(['never', 'on-failure'], { error: 'expected a restart policy: never or on-failure' });
 const RestartPolicyParams = z.strictObject({ policy: RestartPolicyName });
 export const RestartPolicyResult = z.object({ policy: RestartPolicyName });
@@ -618,6 +627,7 @@ export const methods = {
   decodeSection: method(DecodeSectionParams, DecodedSection, false, "records of a section, decoded by its application's registered layout"),
   log: method(LogParams, LogPage, false, 'a page of the event log'),
   killNode: method(NodeParams, NodeInfo, true, 'SIGKILL a node (an OS crash of that node)'),
+  killThread: method(KillThreadParams, KillThreadResult, true, "end a node's worker thread abruptly (at once, or holding a global mutex); the node restarts it"),
   stopNode: method(NodeParams, NodeInfo, true, 'SIGSTOP a node (a hung node)'),
   contNode: method(NodeParams, NodeInfo, false, 'SIGCONT a stopped node'),
   restartNode: method(NodeParams, NodeInfo, true, 'kill a node and start a new incarnation of it'),

@@ -406,6 +406,15 @@ class MulticomputerBackend implements ControlBackend {
     });
   }
 
+  async killThread(p: Params<'killThread'>): Promise<Result<'killThread'>> {
+    return this.guardAsync(async () => {
+      this.node(p.node);
+      const holding = p.holding ?? false;
+      const { tid } = await this.mc.killThread(p.node, p.name, holding);
+      return { node: p.node, name: p.name, tid, holding };
+    });
+  }
+
   stopNode(p: Params<'stopNode'>): NodeInfo {
     return this.guard(() => {
       this.node(p.node);

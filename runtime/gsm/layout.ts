@@ -107,6 +107,14 @@ export const N = {
   /** The membership generation this node has installed, and when (monotonic ns). */
   installedGeneration: 60, // u32
   installedAtNs: 64, // u64
+  /**
+   * The operator's kill-thread request (supervisor → node): the supervisor writes
+   * the tid and how, bumps the sequence, then sends the node SIGUSR2.
+   */
+  threadKillSeq: 72, // u32
+  threadKillTid: 76, // u32
+  /** 1: the thread ends right after it next acquires a global mutex; 0: at once. */
+  threadKillHolding: 80, // u32
 } as const;
 
 export enum NodeSlotState {

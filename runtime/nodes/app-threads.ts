@@ -19,7 +19,11 @@ export interface ThreadStartData {
   members: number[];
 }
 
-export type ThreadRelay = { type: 'generation'; generation: number; members: number[] } | { type: 'stop' };
+export type ThreadRelay =
+  | { type: 'generation'; generation: number; members: number[] }
+  | { type: 'stop' }
+  /** The operator's kill-thread --holding: end abruptly right after the next global mutex acquired. */
+  | { type: 'die-holding' };
 
 /** What a worker thread gets: its node's AppContext, minus starting threads of its own. */
 export interface ThreadContext extends Omit<AppContext, 'startThread' | 'threads'> {
@@ -42,7 +46,8 @@ export interface AppThread {
 const NAME_RE = /^[A-Za-z][A-Za-z0-9_.:-]{0,27}$/;
 
 export class NodeThreads {
-  private readonly running = new Set<Worker>();
+  /** Running workers and their kernel tid (0 until the thread reports it). */
+  private readonly running = new Map<Worker, number>();
   private readonly tsxApi: string | null;
 
   constructor(
@@ -72,13 +77,14 @@ export class NodeThreads {
       ? `import(${JSON.stringify(this.tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(entry)}); })`
       : `import(${JSON.stringify(entry)})`;
     const worker = new Worker(boot, { eval: true, workerData: startData, name });
-    this.running.add(worker);
+    this.running.set(worker, 0);
     let row = -1;
     let resolveTid!: (tid: number) => void;
     const tid = new Promise<number>((r) => (resolveTid = r));
     worker.on('message', (msg: { type?: string; tid?: number; row?: number }) => {
       if (msg?.type !== 'ready') return;
       row = msg.row ?? -1;
+      if (this.running.has(worker)) this.running.set(worker, msg.tid!);
       resolveTid(msg.tid!);
       this.log('thread.start', name, { tid: msg.tid });
     });
@@ -105,8 +111,24 @@ export class NodeThreads {
     };
   }
 
+  /**
+   * The operator's kill-thread: ends the worker with kernel tid `tid` abruptly, at
+   * once (terminate) or, with `holding`, right after it next acquires a global
+   * mutex (it exits holding it). False if no running worker has that tid.
+   */
+  kill(tid: number, holding: boolean): boolean {
+    for (const [w, t] of this.running) {
+      if (t !== tid) continue;
+      this.log('thread.kill', null, { tid, holding });
+      if (holding) w.postMessage({ type: 'die-holding' } satisfies ThreadRelay);
+      else void w.terminate();
+      return true;
+    }
+    return false;
+  }
+
   relayGeneration(generation: number, members: number[]): void {
-    for (const w of this.running) w.postMessage({ type: 'generation', generation, members } satisfies ThreadRelay);
+    for (const w of this.running.keys()) w.postMessage({ type: 'generation', generation, members } satisfies ThreadRelay);
   }
 
   list(): ThreadView[] {
@@ -114,6 +136,53 @@ export class NodeThreads {
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all([...this.running].map((w) => w.terminate()));
+    await Promise.all([...this.running.keys()].map((w) => w.terminate()));
   }
+}
+
+/**
+ * A named worker thread its node keeps running: when it ends by itself (killed,
+ * thrown, ended) while `signal` is not aborted, a new thread of the same name is
+ * started. Returns the current thread and a stop that ends it for good.
+ */
+export function keepThread(
+  ctx: Pick<AppContext, 'startThread' | 'log' | 'signal'>,
+  name: string,
+  module: string | URL,
+  data?: unknown,
+  /** Messages the thread posts itself (beyond the start handshake). */
+  onMessage?: (msg: unknown) => void,
+): { current(): AppThread; stop(): Promise<void> } {
+  let stopped = false;
+  let thread: AppThread;
+  // A thread that cannot even start (a module that throws at once) is restarted
+  // with a growing delay, not in a hot loop.
+  let delayMs = 0;
+  const launch = () => {
+    thread = ctx.startThread(name, module, data);
+    const mine = thread;
+    const startedAt = Date.now();
+    if (onMessage) mine.worker.on('message', (msg: { type?: string }) => msg?.type !== 'ready' && onMessage(msg));
+    void mine.exited.then(async (code) => {
+      if (stopped || ctx.signal.aborted) return;
+      const was = await Promise.race([mine.tid, Promise.resolve(0)]);
+      delayMs = Date.now() - startedAt < 1000 ? Math.min(5000, Math.max(100, delayMs * 2)) : 0;
+      if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
+      if (stopped || ctx.signal.aborted) return;
+      launch();
+      ctx.log('thread.restart', name, { code, tid: was, delayMs });
+    });
+  };
+  launch();
+  return {
+    current: () => thread,
+    async stop() {
+      stopped = true;
+      thread.stop();
+      // A thread blocked in native code may not see the stop request: bounded.
+      const timer = setTimeout(() => void thread.terminate(), 2000);
+      await thread.exited;
+      clearTimeout(timer);
+    },
+  };
 }

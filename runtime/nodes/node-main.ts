@@ -90,6 +90,16 @@ void followGenerations(
   },
   stopping.signal,
 );
+// The operator's kill-thread (supervisor → node): the request is in this node's
+// record in GSM, SIGUSR2 says it is there.
+let killSeen = gsm.map.load32(rec + N.threadKillSeq);
+process.on('SIGUSR2', () => {
+  const seq = gsm.map.load32(rec + N.threadKillSeq);
+  if (seq === killSeen) return;
+  killSeen = seq;
+  const tid = gsm.map.load32(rec + N.threadKillTid);
+  if (!threads.kill(tid, gsm.map.load32(rec + N.threadKillHolding) === 1)) log('thread.kill-missed', null, { tid });
+});
 const ctx: Omit<AppContext, 'config' | 'publishEndpoint'> = {
   node: args.node,
   incarnation: args.incarnation,

@@ -9,6 +9,7 @@ import { logRing } from '../gsm/layout';
 import { threadId } from '../gsm/native';
 import { EventRingWriter } from '../log/ring';
 import { GlobalObjects } from '../objects/global-objects';
+import { acquireFault } from '../objects/mutex';
 import type { ThreadContext, ThreadRelay, ThreadStartData } from './app-threads';
 import { registerThread } from './threads';
 
@@ -27,6 +28,9 @@ parentPort!.on('message', (msg: ThreadRelay) => {
     for (const l of listeners) l(msg.generation, msg.members);
   } else if (msg.type === 'stop') {
     stopping.abort();
+  } else if (msg.type === 'die-holding') {
+    // Abrupt: no unlock, no cleanup; the mutex is abandoned to its next locker.
+    acquireFault.hook = () => process.exit(137);
   }
 });
 const ctx: ThreadContext = {

@@ -62,7 +62,9 @@ export function registerThread(gsm: Gsm, node: number, incarnation: number, name
   for (const i of order) {
     const at = threadRecord(gsm.layout, node, i);
     const state = m.load32(at + T.state);
-    if (state === ThreadState.Running || state === 0xffffffff) continue;
+    // Rows an earlier incarnation left Running (it was killed: nobody marked its
+    // threads exited) are free too, or a node killed a dozen times has no row left.
+    if (state === 0xffffffff || (state === ThreadState.Running && m.load32(at + T.incarnation) === incarnation)) continue;
     if (m.cas32(at + T.state, state, 0xffffffff) !== state) continue; // claimed by another thread of the node
     const b = enc.encode(name).subarray(0, THREAD_NAME_BYTES);
     const field = new Uint8Array(THREAD_NAME_BYTES);

@@ -42,6 +42,13 @@ const FUTEX_WAITERS = 0x80000000;
 const FUTEX_OWNER_DIED = 0x40000000;
 const FUTEX_TID_MASK = 0x3fffffff;
 
+/**
+ * Fault injection for the operator's kill-thread --holding: when set, called in
+ * this thread right after it acquires a global mutex (module state is per
+ * thread: each worker has its own), so the thread can die holding it.
+ */
+export const acquireFault: { hook: ((m: GlobalMutex) => void) | null } = { hook: null };
+
 export class GlobalMutex extends GlobalHandle {
   // Cached once: tryLock/unlock are the hot path the mutex benchmark measures.
   private readonly offset = this.record.dataOffset;
@@ -69,34 +76,39 @@ export class GlobalMutex extends GlobalHandle {
     }
   }
 
+  private acquired(s: LockStatus): LockStatus {
+    if (acquireFault.hook && (s === 'OK' || s === 'ABANDONED')) acquireFault.hook(this);
+    return s;
+  }
+
   /** Waits without blocking the event loop (timeoutMs: Infinity waits forever). */
   async lock(timeoutMs = Infinity): Promise<LockStatus> {
     this.check();
-    if (!Number.isFinite(timeoutMs)) return this.status(await this.map.mutexLockAsync(this.offset, timeoutMs, this.guardOffset, this.generation));
+    if (!Number.isFinite(timeoutMs)) return this.acquired(this.status(await this.map.mutexLockAsync(this.offset, timeoutMs, this.guardOffset, this.generation)));
     // Time during which the debugger held some node frozen does not count: the
     // holder may be a paused thread (paper §5.3, runtime/gsm/freeze-clock.ts).
     const deadline = freezeAwareDeadline(this.map, timeoutMs);
     for (;;) {
       const code = await this.map.mutexLockAsync(this.offset, Math.max(0, deadline.remainingMs()), this.guardOffset, this.generation);
-      if (code !== LockCode.TIMED_OUT || deadline.remainingMs() <= 0) return this.status(code);
+      if (code !== LockCode.TIMED_OUT || deadline.remainingMs() <= 0) return this.acquired(this.status(code));
     }
   }
 
   /** Blocks the calling thread: for worker threads and code that must not yield. */
   lockSync(timeoutMs = Infinity): LockStatus {
     this.check();
-    if (!Number.isFinite(timeoutMs)) return this.status(this.map.mutexLock(this.offset, timeoutMs, this.guardOffset, this.generation));
+    if (!Number.isFinite(timeoutMs)) return this.acquired(this.status(this.map.mutexLock(this.offset, timeoutMs, this.guardOffset, this.generation)));
     const deadline = freezeAwareDeadline(this.map, timeoutMs);
     for (;;) {
       const code = this.map.mutexLock(this.offset, Math.max(0, deadline.remainingMs()), this.guardOffset, this.generation);
-      if (code !== LockCode.TIMED_OUT || deadline.remainingMs() <= 0) return this.status(code);
+      if (code !== LockCode.TIMED_OUT || deadline.remainingMs() <= 0) return this.acquired(this.status(code));
     }
   }
 
   tryLock(): LockStatus {
     this.check();
     const code = this.map.mutexTryLock(this.offset, this.guardOffset, this.generation);
-    return code === LockCode.OK ? 'OK' : this.status(code);
+    return this.acquired(code === LockCode.OK ? 'OK' : this.status(code));
   }
 
   /** Declares the data an ABANDONED lock protected repaired (POSIX pthread_mutex_consistent). */

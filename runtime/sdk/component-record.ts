@@ -61,6 +61,8 @@ export const I = {
   recovered: 16,
   /** Workers of this instance currently locking out recovery (status only). */
   lockouts: 20,
+  /** Memory-failure count when this instance began its current recovery. */
+  failuresSeen: 24,
 } as const;
 
 export enum InstanceState {

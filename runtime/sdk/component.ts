@@ -416,6 +416,8 @@ export abstract class McsComponent {
       this.startedRecovery = R;
       this.space.log('recovery.start', this.name, { generation: R, cause });
     }
+    // What this recovery can repair is what had failed before it began.
+    rec.setInst(me, I.failuresSeen, this.space.memoryFailures());
     // Where this instance's time went, for the log (which phase waits on whom).
     const startNs = monotonicNs();
     const phases: Record<string, number> = {};
@@ -486,7 +488,9 @@ export abstract class McsComponent {
     const before = rec.u32(C.completedGeneration);
     const ms = (monotonicNs() - this.space.mem.load64n(rec.base + C.recoveryStartNs)) / 1e6;
     if (before < R && this.space.mem.cas32(rec.base + C.completedGeneration, before, R) === before) {
-      this.space.mem.store64n(rec.base + C.memoryFailures, this.space.memoryFailures());
+      // Failures that arrived while members were rebuilding stay unrecovered: the
+      // next detect() sees the count differ and requests another recovery.
+      this.space.mem.store64n(rec.base + C.memoryFailures, Math.min(...members.map((n) => rec.inst(n, I.failuresSeen))));
       rec.recordDuration(R, ms * 1000);
       rec.bump();
     }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { runCampaign } from '../../bench/chaos/campaign';
+import { runCampaign, type FaultKind } from '../../bench/chaos/campaign';
 import { VerifyingLoad } from '../../bench/chaos/verifying-load';
 import type { CacheStats, FileCache, FileStamp } from '../../runtime/apps/webcache/cache-api';
 import { startFrontEnd } from '../../runtime/apps/webcache/http-front';
@@ -49,29 +49,33 @@ describe('the fault campaign', () => {
     }
   });
 
-  async function campaign(mode: 'shared-nothing' | 'global', faults: number, seed: number) {
+  async function campaign(mode: 'shared-nothing' | 'global', faults: number, seed: number, kinds: FaultKind[] = []) {
     const seen: string[] = [];
     const report = await runCampaign({ faults, seed, mode }, (f) => seen.push(`${f.kind}: ${JSON.stringify(f.violations)} ${f.details.join('; ')}`));
     assert.equal(report.faults, faults);
     assert.equal(seen.length, faults);
-    assert.deepEqual(report.checks, { corrupt: 0, hang: 0, badStatus: 0, mutex: 0, membership: 0, serving: 0, consistency: 0, logGap: 0 }, seen.join('\n'));
+    assert.deepEqual(report.checks, { corrupt: 0, hang: 0, badStatus: 0, mutex: 0, membership: 0, serving: 0, consistency: 0, master: 0, threads: 0, logGap: 0 }, seen.join('\n'));
     assert.equal(report.violations, 0);
     assert.ok(report.ok > 0, 'traffic was verified');
+    for (const k of kinds) assert.ok(report.byKind[k], `the seed draws ${k} (${JSON.stringify(report.byKind)})`);
   }
 
   it('a short seed-fixed campaign (kills, two at once, during recovery, SIGSTOP, memory failures, restarts) violates no invariant: shared-nothing', () => campaign('shared-nothing', 4, 5));
 
   it(
-    'the same over the global cache',
-    // Seed 7 draws a kill first: the killed node is restarted before the check.
-    () => campaign('global', 1, 7),
+    'the same over the global cache, with a worker-thread death and a master kill',
+    // Seed 64 draws a revalidation-thread kill, a master kill, a memory failure and
+    // two kills at once: after each, a new master with a relocated area, the thread
+    // running again, the cache consistent.
+    () => campaign('global', 4, 64, ['thread', 'master']),
   );
 
   it(
     'two nodes killed at once over the global cache, after memory failures in their contributions',
-    // Seed 5 draws memory failures (nodes 0 and 3), a SIGSTOP, then kills 0 and 2 at
-    // once: both restart into contributions that were marked failed, and each must
-    // allocate its 4 MB cache area there again.
-    () => campaign('global', 4, 5),
+    // Seed 11 draws a memory failure in node 2's contribution, a kill of node 2, a
+    // SIGSTOP, then kills 1 and 2 at once: node 2 restarts (twice) into a
+    // contribution that was marked failed and must allocate its 4 MB cache area
+    // there again.
+    () => campaign('global', 4, 11),
   );
 });

@@ -22,6 +22,7 @@ const destructive: [string[], string][] = [
   [['kill-node', '2'], 'killNode'],
   [['stop-node', '2'], 'stopNode'],
   [['restart-node', '2'], 'restartNode'],
+  [['kill-thread', '2', 'webcache.revalidate'], 'killThread'],
   [['fail-memory', '--node', '1'], 'failMemory'],
   [['fail-memory', '--offset', '0x1000', '--length', '4096'], 'failMemory'],
   [['release-mutex', 'chain:a'], 'releaseMutex'],
@@ -58,6 +59,15 @@ describe('mcs destructive commands', () => {
 
     const signal = await mcs(['signal-event', 'start', '--yes', '--json'], env);
     assert.equal(JSON.parse(signal.stdout).signaled, true);
+
+    // The fixture's nodes run only their main thread: the request arrives, the answer is not-found.
+    const thread = await mcs(['kill-thread', '1', 'webcache.revalidate', '--holding', '--yes'], env);
+    assert.equal(thread.code, 1);
+    assert.match(thread.stderr, /node 1 runs no thread named "webcache.revalidate"/);
+    assert.deepEqual(backend().calledWith('killThread'), [{ node: 1, name: 'webcache.revalidate', holding: true }]);
+    const badName = await mcs(['kill-thread', '1', '../x', '--yes'], env);
+    assert.equal(badName.code, 2, "a bad request, refused before it is sent");
+    assert.match(badName.stderr, /expected a thread name/);
 
     const recover = await mcs(['trigger-recovery', 'webcache', '--yes'], env);
     assert.equal(recover.stdout, 'recovery started: webcache\n');

@@ -112,6 +112,10 @@ class FakeMulticomputer implements Multicomputer {
     this.set(node, { state: 'failed', pid: null, heartbeatAgeMs: null, contributionFailed: true });
     this.history.push({ generation: this.generation() + 1, members: this.members(), cause: `fail ${node} (exit SIGKILL)`, atMs: Date.now() });
   }
+  async killThread(node: number, _name: string, _holding: boolean) {
+    this.act('killThread', node);
+    return { tid: 4242 };
+  }
   stopNode(node: number) {
     this.act('stopNode', node);
     this.set(node, { state: 'stopped' });

@@ -271,6 +271,15 @@ export class FixtureBackend implements ControlBackend {
     return n;
   }
 
+  killThread(p: Params<'killThread'>) {
+    this.record('killThread', p);
+    const n = this.node(p.node);
+    const t = n.threads.find((x) => x.name === p.name && x.kind === 'worker' && x.state === 'running');
+    if (!t) throw new ControlError('not-found', `node ${p.node} runs no thread named "${p.name}"`);
+    t.state = 'exited';
+    return { node: p.node, name: p.name, tid: t.tid, holding: p.holding ?? false };
+  }
+
   stopNode(p: Params<'stopNode'>): NodeInfo {
     this.record('stopNode', p);
     const n = this.node(p.node);

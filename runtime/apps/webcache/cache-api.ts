@@ -10,7 +10,9 @@
 //
 // Policy for files that change on disk while cached: the front end stats the file
 // on every request and passes the stamp; an entry whose stamp differs is a miss
-// (and is replaced), so a changed file is never served from the cache.
+// (and is replaced), so a changed file is never served from the cache. In global
+// mode each node's revalidation thread (revalidator.ts) also frees the memory of
+// its stale entries within one sweep, whether or not the file is asked for.
 
 export type CacheMode = 'global' | 'local' | 'shared-nothing' | 'off';
 

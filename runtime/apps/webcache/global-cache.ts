@@ -18,8 +18,11 @@
 // chains), then every member re-links the files it caches and clears the
 // references of failed instances. `local` mode runs the same code over
 // process-local memory and mutexes (Figure 7's "local" bar).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { MAX_NODES } from '../../gsm/layout';
 import type { AppContext } from '../../nodes/app-context';
+import { keepThread } from '../../nodes/app-threads';
 import { McsComponent, Unrecoverable, globalSpace, localSpace, type Area, type ComponentSpace, type Lockable, type RecoveryContext, type Region, type Tx } from '../../sdk';
 import type { CacheMode, CacheStats, FileCache, FileStamp } from './cache-api';
 import {
@@ -36,6 +39,7 @@ import {
   masterAreaBytes,
   type EntryHeader,
 } from './cache-layout';
+import { REVALIDATOR_THREAD, type RevalidatorData, type StaleReport } from './revalidator';
 
 export const WEBCACHE_COMPONENT = 'webcache';
 
@@ -46,6 +50,10 @@ export interface GlobalCacheOptions {
   buckets?: number;
   /** A request waits at most this long for a recovery before it falls back to the disk. */
   requestDeadlineMs?: number;
+  /** The site's real root: with it (global mode), a revalidation thread drops entries whose file changed. */
+  root?: string;
+  /** How often the revalidation thread sweeps the chains. */
+  revalidateMs?: number;
 }
 
 interface LocalEntry {
@@ -177,6 +185,8 @@ export class CacheComponent extends McsComponent implements FileCache {
     const entry: LocalEntry = { rel, capacity, key: k, bucket, stamp };
     this.entries.set(rel, entry);
     const mineAt = this.mine.offset + rel;
+    /** Our own older versions taken off the chain here: their memory is ours to free. */
+    const replaced: number[] = [];
     try {
       const keep = await this.consistent(
         async (tx) => {
@@ -191,6 +201,7 @@ export class CacheComponent extends McsComponent implements FileCache {
             else if (keyMatches) {
               // An older version of the file: off the chain (its owner frees it when it evicts).
               this.setNext(tx, prev, h.next);
+              if (h.owner === this.node) replaced.push(at - this.mine!.offset);
               return 'removed';
             }
             return 'next';
@@ -204,6 +215,10 @@ export class CacheComponent extends McsComponent implements FileCache {
         { deadlineMs: this.deadlineMs },
       );
       if (!keep) this.drop(entry);
+      for (const old of replaced) {
+        const e = this.entries.get(old);
+        if (e && e !== entry && (await this.evict(e))) this.drop(e);
+      }
     } catch (err) {
       if (!(err instanceof Unrecoverable)) throw err;
       // Stays in the local list: the next recovery links it, or LRU evicts it.
@@ -249,7 +264,32 @@ export class CacheComponent extends McsComponent implements FileCache {
   }
 
   async close(): Promise<void> {
+    await this.revalidator?.stop();
     await this.stop();
+  }
+
+  /** The node's revalidation thread, stopped with the cache. */
+  revalidator: { stop(): Promise<void> } | null = null;
+
+  /**
+   * The revalidation thread's report (revalidator.ts): entries of this node whose
+   * file changed on disk go off their chain and free their memory, unless another
+   * node is copying one out right now (it is reported again next sweep).
+   */
+  async dropStale(report: StaleReport['entries']): Promise<number> {
+    let dropped = 0;
+    for (const s of report) {
+      if (!this.mine) break;
+      const e = this.entries.get(s.at - this.mine.offset);
+      // Gone already, or the memory holds another file by now.
+      if (!e || e.stamp.size !== s.size || e.stamp.mtimeMs !== s.mtimeMs || e.stamp.ino !== s.ino) continue;
+      if (await this.evict(e)) {
+        this.drop(e);
+        dropped++;
+      }
+    }
+    if (dropped) this.space.log('webcache.stale-dropped', this.name, { files: dropped });
+    return dropped;
   }
 
   // ------------------------------------------------------------ chains
@@ -604,5 +644,15 @@ export async function createComponentCache(ctx: AppContext, mode: 'global' | 'lo
     mode === 'global' ? globalSpace(ctx) : localSpace({ node: ctx.node, bytes: opts.bytes + masterAreaBytes(buckets) + 4096, log: ctx.log });
   const cache = new CacheComponent(space, opts);
   if ((await cache.start()) !== 'OK') throw new Error(`the ${mode} Web cache could not build its shared state`);
+  const revalidatorModule = new URL('./revalidator.ts', import.meta.url);
+  // The desktop bundle does not ship this TypeScript module: no revalidation there (stale entries go by LRU).
+  if (mode === 'global' && opts.root !== undefined && revalidatorModule.protocol === 'file:' && existsSync(fileURLToPath(revalidatorModule))) {
+    const data: RevalidatorData = { component: WEBCACHE_COMPONENT, root: opts.root, periodMs: opts.revalidateMs ?? 1000 };
+    cache.revalidator = keepThread(ctx, REVALIDATOR_THREAD, revalidatorModule, data, (msg) => {
+      const m = msg as Partial<StaleReport>;
+      if (m?.type === 'webcache.stale' && Array.isArray(m.entries))
+        cache.dropStale(m.entries).catch((err: Error) => ctx.log('webcache.error', WEBCACHE_COMPONENT, { message: `dropping stale entries: ${err.message}` }));
+    });
+  }
   return cache;
 }

@@ -15,6 +15,9 @@ export interface CacheSetup {
   ctx: AppContext;
   /** This node's cache memory (its contribution in the global mode). */
   cacheBytes: number;
+  /** The site's real root (the global cache's revalidation thread stats files under it). */
+  root?: string;
+  revalidateMs?: number;
 }
 
 export async function createFileCache(mode: CacheMode, setup: CacheSetup): Promise<FileCache> {
@@ -25,6 +28,6 @@ export async function createFileCache(mode: CacheMode, setup: CacheSetup): Promi
       return new NoFileCache();
     case 'global':
     case 'local':
-      return createComponentCache(setup.ctx, mode, { bytes: setup.cacheBytes });
+      return createComponentCache(setup.ctx, mode, { bytes: setup.cacheBytes, root: setup.root, revalidateMs: setup.revalidateMs });
   }
 }
