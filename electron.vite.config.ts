@@ -45,6 +45,8 @@ export default defineConfig({
           'detector-worker': resolve(root, 'runtime/membership/detector-worker.ts'),
           'thread-main': resolve(root, 'runtime/nodes/thread-main.ts'),
           'debug-agent': resolve(root, 'runtime/debugger/agent-thread.ts'),
+          // App threads the kit's apps start (AppContext.startThread).
+          'webcache-revalidator': resolve(root, 'runtime/apps/webcache/revalidator.ts'),
         },
       },
       rolldownOptions: {

@@ -1,22 +1,31 @@
 // Turns a backend's raw change notifications into the status feed the console
 // promises: a snapshot at once, then at most one push per 250 ms however fast the
 // multicomputer changes (a membership storm must not flood a renderer), and at
-// least one per second however quiet it is (heartbeat ages keep moving).
+// least one per second however quiet it is (heartbeat ages keep moving). A change
+// an operator waits to see (a node's state or incarnation, the generation) goes
+// out at once unless one went out in the last 50 ms: a killed node shows as
+// failed as soon as the supervisor knows, not a coalescing window later.
 import { ControlError, StatusUpdate, describeIssues, parseResult, type ControlBackend, type Unsubscribe } from './api';
 
 export interface StatusFeedOptions {
   minIntervalMs?: number;
   maxIntervalMs?: number;
+  /** Least time between two pushes of state changes (see above). */
+  urgentIntervalMs?: number;
 }
+
+/** What an operator watches change: the generation and each node's state and incarnation. */
+const shapeOf = (u: StatusUpdate) => `${u.status.generation}|${u.nodes.map((n) => `${n.id}:${n.state}:${n.incarnation}`).join(',')}`;
 
 export function subscribeStatusFeed(
   backend: ControlBackend,
   push: (update: StatusUpdate) => void,
   onError: (e: ControlError) => void = () => {},
-  { minIntervalMs = 250, maxIntervalMs = 1000 }: StatusFeedOptions = {},
+  { minIntervalMs = 250, maxIntervalMs = 1000, urgentIntervalMs = 50 }: StatusFeedOptions = {},
 ): Unsubscribe {
   let closed = false;
   let lastPushAt = -Infinity;
+  let lastShape = '';
   let pending: StatusUpdate | null = null;
   let flushTimer: ReturnType<typeof setTimeout> | null = null;
   let quietTimer: ReturnType<typeof setTimeout> | null = null;
@@ -27,6 +36,7 @@ export function subscribeStatusFeed(
   const send = (update: StatusUpdate) => {
     if (closed) return;
     lastPushAt = Date.now();
+    lastShape = shapeOf(update);
     pending = null;
     armQuietTimer();
     push(update);
@@ -34,8 +44,14 @@ export function subscribeStatusFeed(
 
   const offer = (update: StatusUpdate) => {
     if (closed) return;
-    const wait = lastPushAt + minIntervalMs - Date.now();
-    if (wait <= 0 && !flushTimer) return send(update);
+    const now = Date.now();
+    const wait = lastPushAt + minIntervalMs - now;
+    const urgent = now - lastPushAt >= urgentIntervalMs && shapeOf(update) !== lastShape;
+    if (urgent && flushTimer) {
+      clearTimeout(flushTimer);
+      flushTimer = null;
+    }
+    if (urgent || (wait <= 0 && !flushTimer)) return send(update);
     pending = update; // the newest snapshot wins; intermediate ones are stale anyway
     if (!flushTimer) {
       flushTimer = setTimeout(() => {

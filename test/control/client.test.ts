@@ -183,6 +183,19 @@ describe('status feed', () => {
     assert.equal(backend.statusSubscribers, 0);
   });
 
+  test('a change of state is pushed at once, not a coalescing window later', async () => {
+    const backend = new FixtureBackend();
+    const pushes: StatusUpdate[] = [];
+    const unsubscribe = subscribeStatusFeed(backend, (u) => pushes.push(u), undefined, { minIntervalMs: 60_000, maxIntervalMs: 60_000, urgentIntervalMs: 0 });
+    await until('the snapshot', () => pushes.length === 1);
+    backend.pushStatus(); // nothing an operator watches changed: waits for the window
+    backend.generation++;
+    backend.pushStatus();
+    await until('the new generation, inside a 60 s window', () => pushes.some((p) => p.status.generation === backend.generation));
+    assert.equal(pushes.length, 2, 'the unchanged update was not pushed on its own');
+    unsubscribe();
+  });
+
   test('with no change, it still pushes (heartbeat ages keep moving)', async () => {
     const backend = new FixtureBackend();
     const pushes: StatusUpdate[] = [];

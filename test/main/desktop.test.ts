@@ -51,10 +51,15 @@ test('the desktop bundle carries every app in runtime/apps', async () => {
 
 test('worker threads start from their own bundled entries, which need no TypeScript loader', async () => {
   ensureDesktopBundle();
-  for (const entry of ['detector-worker.js', 'thread-main.js', 'debug-agent.js']) {
+  for (const entry of ['detector-worker.js', 'thread-main.js', 'debug-agent.js', 'webcache-revalidator.js']) {
     const code = readFileSync(path.join(outMain, entry), 'utf8');
-    assert.doesNotMatch(code, /tsx|\.ts["']/, `${entry} loads TypeScript`);
+    assert.doesNotMatch(code, /(?:from |import\()["'][^"']*(?:tsx|\.ts)["']/, `${entry} loads TypeScript`);
   }
+  // An app thread's module is what thread-main.js imports and runs. Loaded here,
+  // the bundle finds the GSM addon the way the stand-in's nodes do.
+  process.env.MCS_GSM_NATIVE = NODE_ABI_ADDON;
+  const revalidator = (await import(path.join(outMain, 'webcache-revalidator.js'))) as { run?: unknown };
+  assert.equal(typeof revalidator.run, 'function', 'the Web cache revalidation thread exports run()');
   // The supervisor's failure detector, from the bundle, over a real GSM.
   const t = await startTestMulticomputer({ nodes: 2 });
   const worker = new Worker(path.join(outMain, 'detector-worker.js'), {

@@ -18,8 +18,6 @@
 // chains), then every member re-links the files it caches and clears the
 // references of failed instances. `local` mode runs the same code over
 // process-local memory and mutexes (Figure 7's "local" bar).
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { MAX_NODES } from '../../gsm/layout';
 import type { AppContext } from '../../nodes/app-context';
 import { keepThread } from '../../nodes/app-threads';
@@ -644,9 +642,9 @@ export async function createComponentCache(ctx: AppContext, mode: 'global' | 'lo
     mode === 'global' ? globalSpace(ctx) : localSpace({ node: ctx.node, bytes: opts.bytes + masterAreaBytes(buckets) + 4096, log: ctx.log });
   const cache = new CacheComponent(space, opts);
   if ((await cache.start()) !== 'OK') throw new Error(`the ${mode} Web cache could not build its shared state`);
-  const revalidatorModule = new URL('./revalidator.ts', import.meta.url);
-  // The desktop bundle does not ship this TypeScript module: no revalidation there (stale entries go by LRU).
-  if (mode === 'global' && opts.root !== undefined && revalidatorModule.protocol === 'file:' && existsSync(fileURLToPath(revalidatorModule))) {
+  // Bundled (the desktop app), the thread's module is built beside this one as plain JS.
+  const revalidatorModule = new URL(import.meta.url.endsWith('.ts') ? './revalidator.ts' : './webcache-revalidator.js', import.meta.url);
+  if (mode === 'global' && opts.root !== undefined) {
     const data: RevalidatorData = { component: WEBCACHE_COMPONENT, root: opts.root, periodMs: opts.revalidateMs ?? 1000 };
     cache.revalidator = keepThread(ctx, REVALIDATOR_THREAD, revalidatorModule, data, (msg) => {
       const m = msg as Partial<StaleReport>;
