@@ -39,7 +39,7 @@ describe('mcs up / down', () => {
       gsmMb: 64,
       apps: ['webcache', 'kv'],
       heartbeatMs: 50,
-      appConfig: { webcache: { mode: 'off', site: tmp.dir, cacheMb: 16, basePort: 0 } },
+      appConfig: { webcache: { mode: 'off', site: tmp.dir, cacheMb: 16, basePort: 0, revalidateMs: 1000 } },
     });
     // Without a terminal the status goes out as plain lines.
     await until('a status line', () => /generation 5, members 0-2, 3\/4 nodes up, 30 log rows/.test(out.text));
