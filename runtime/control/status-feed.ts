@@ -3,8 +3,8 @@
 // multicomputer changes (a membership storm must not flood a renderer), and at
 // least one per second however quiet it is (heartbeat ages keep moving). A change
 // an operator waits to see (a node's state or incarnation, the generation) goes
-// out at once unless one went out in the last 50 ms: a killed node shows as
-// failed as soon as the supervisor knows, not a coalescing window later.
+// out 50 ms after the previous push at the latest: a killed node shows as failed
+// as soon as the supervisor knows, not a coalescing window later.
 import { ControlError, StatusUpdate, describeIssues, parseResult, type ControlBackend, type Unsubscribe } from './api';
 
 export interface StatusFeedOptions {
@@ -28,6 +28,7 @@ export function subscribeStatusFeed(
   let lastShape = '';
   let pending: StatusUpdate | null = null;
   let flushTimer: ReturnType<typeof setTimeout> | null = null;
+  let flushDueAt = 0;
   let quietTimer: ReturnType<typeof setTimeout> | null = null;
   let polling = false;
   /** Counts backend pushes, so a poll that a push overtook does not overwrite it with older state. */
@@ -45,19 +46,19 @@ export function subscribeStatusFeed(
   const offer = (update: StatusUpdate) => {
     if (closed) return;
     const now = Date.now();
-    const wait = lastPushAt + minIntervalMs - now;
-    const urgent = now - lastPushAt >= urgentIntervalMs && shapeOf(update) !== lastShape;
-    if (urgent && flushTimer) {
+    const dueAt = lastPushAt + (shapeOf(update) !== lastShape ? urgentIntervalMs : minIntervalMs);
+    if (flushTimer && dueAt < flushDueAt) {
       clearTimeout(flushTimer);
       flushTimer = null;
     }
-    if (urgent || (wait <= 0 && !flushTimer)) return send(update);
+    if (dueAt <= now && !flushTimer) return send(update);
     pending = update; // the newest snapshot wins; intermediate ones are stale anyway
     if (!flushTimer) {
+      flushDueAt = dueAt;
       flushTimer = setTimeout(() => {
         flushTimer = null;
         if (pending) send(pending);
-      }, Math.max(0, wait));
+      }, Math.max(0, dueAt - now));
     }
   };
 

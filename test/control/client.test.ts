@@ -186,13 +186,17 @@ describe('status feed', () => {
   test('a change of state is pushed at once, not a coalescing window later', async () => {
     const backend = new FixtureBackend();
     const pushes: StatusUpdate[] = [];
-    const unsubscribe = subscribeStatusFeed(backend, (u) => pushes.push(u), undefined, { minIntervalMs: 60_000, maxIntervalMs: 60_000, urgentIntervalMs: 0 });
+    const unsubscribe = subscribeStatusFeed(backend, (u) => pushes.push(u), undefined, { minIntervalMs: 60_000, maxIntervalMs: 60_000, urgentIntervalMs: 20 });
     await until('the snapshot', () => pushes.length === 1);
     backend.pushStatus(); // nothing an operator watches changed: waits for the window
     backend.generation++;
     backend.pushStatus();
     await until('the new generation, inside a 60 s window', () => pushes.some((p) => p.status.generation === backend.generation));
     assert.equal(pushes.length, 2, 'the unchanged update was not pushed on its own');
+    // A second change right after the first (a node fenced, then seen failed) is not held for the window either.
+    backend.generation++;
+    backend.pushStatus();
+    await until('the second change, inside the same window', () => pushes.some((p) => p.status.generation === backend.generation));
     unsubscribe();
   });
 
