@@ -24,7 +24,7 @@ describe('mcs up --app webcache options', () => {
     await assert.rejects(webcacheConfig(parse('--cache-mode', 'sideways', '--site', '.'), { ...base, apps: ['webcache'] }), (e: unknown) => e instanceof UsageError && /cache mode/.test((e as Error).message));
     await assert.rejects(webcacheConfig(parse('--cache-mode', 'global', '--cache-mb', '4', '--site', '.'), { ...base, apps: ['webcache'] }), /does not fit/);
     const c = await webcacheConfig(parse('--cache-mode', 'off', '--site', 'www', '--cache-mb', '3', '--http-port', '8100'), { ...base, apps: ['webcache'] });
-    assert.deepEqual(c, { mode: 'off', site: path.join(dir, 'www'), cacheMb: 3, basePort: 8100 });
+    assert.deepEqual(c, { mode: 'off', site: path.join(dir, 'www'), cacheMb: 3, basePort: 8100, revalidateMs: 1000 });
   });
 
   it('without --site generates the sample site in the state dir, with files larger than a contribution', async () => {
