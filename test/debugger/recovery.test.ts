@@ -53,7 +53,8 @@ describe('step-debugging the Web cache recovery on 4 nodes under load', () => {
       gsmMb: 4,
       heartbeatMs: 100,
       heartbeatTimeoutMs: 500,
-      appConfig: { webcache: { mode: 'global', site, cacheMb: 1 } },
+      // The scenario steps the recovery's threads: without revalidation threads, [all] is exactly those.
+      appConfig: { webcache: { mode: 'global', site, cacheMb: 1, revalidateMs: 0 } },
     });
     await until('every node serves', () => endpoints().length === NODES, 60_000);
     await untilThreads(t.mc, NODES);

@@ -15,8 +15,10 @@ export const WebcacheConfig = z
     cacheMb: z.number().positive('expected a cache size > 0 MiB').max(4096, 'at most 4096 MiB of cache per node'),
     /** Node N listens on basePort + N; 0 lets the OS choose a free port per node. */
     basePort: z.number().int().min(0).max(65535 - 16).default(0),
-    /** Global mode: how often each node's revalidation thread sweeps for entries whose file changed on disk. */
-    revalidateMs: z.number().int().min(10, 'revalidateMs is at least 10').max(60_000, 'revalidateMs is at most 60000').default(1000),
+    /** Global mode: how often each node's revalidation thread sweeps for entries whose file changed on disk; 0: no such thread. */
+    revalidateMs: z
+      .union([z.literal(0), z.number().int().min(10, 'revalidateMs is 0 (off) or at least 10').max(60_000, 'revalidateMs is at most 60000')])
+      .default(1000),
   })
   .strict();
 export type WebcacheConfig = z.infer<typeof WebcacheConfig>;

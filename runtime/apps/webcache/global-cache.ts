@@ -644,7 +644,8 @@ export async function createComponentCache(ctx: AppContext, mode: 'global' | 'lo
   if ((await cache.start()) !== 'OK') throw new Error(`the ${mode} Web cache could not build its shared state`);
   // Bundled (the desktop app), the thread's module is built beside this one as plain JS.
   const revalidatorModule = new URL(import.meta.url.endsWith('.ts') ? './revalidator.ts' : './webcache-revalidator.js', import.meta.url);
-  if (mode === 'global' && opts.root !== undefined) {
+  // Without the thread a changed file is still never served (every request checks its stamp); only its copy's memory waits for LRU.
+  if (mode === 'global' && opts.root !== undefined && opts.revalidateMs !== 0) {
     const data: RevalidatorData = { component: WEBCACHE_COMPONENT, root: opts.root, periodMs: opts.revalidateMs ?? 1000 };
     cache.revalidator = keepThread(ctx, REVALIDATOR_THREAD, revalidatorModule, data, (msg) => {
       const m = msg as Partial<StaleReport>;
