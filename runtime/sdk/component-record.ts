@@ -11,6 +11,9 @@ import { COMPONENT_CAPACITY, COMPONENT_RECORD_BYTES, H, MAX_NODES, N, componentR
 import { LockCode, monotonicNs, type Mapping } from '../gsm/native';
 import type { Memory } from './memory';
 
+/** wake32's count for everyone waiting. */
+const WAKE_ALL = 2 ** 31 - 1;
+
 export const C = {
   state: 0, // u32: 0 free, 1 live
   nameLength: 4,
@@ -100,7 +103,10 @@ export class ComponentRecord {
   /** Announces a change to every instance waiting on the record. */
   bump(): void {
     this.mem.add32(this.base + C.seq, 1);
-    this.mem.wake32(this.base + C.seq);
+    // Every waiter, explicitly: GSM's wake32 wakes one by default, and the other
+    // instances (each phase barrier of a recovery waits here) would sleep out
+    // their timeout, 20 ms per barrier.
+    this.mem.wake32(this.base + C.seq, WAKE_ALL);
   }
 
   get seq(): number {
@@ -229,7 +235,13 @@ export function liveInstances(rec: ComponentRecord, map: Mapping, layout: GsmLay
   for (let n = 0; n < Math.min(layout.maxNodes, MAX_NODES); n++) {
     if (!((mask >>> n) & 1)) continue;
     if (rec.inst(n, I.state) !== InstanceState.Joined) continue;
-    if (rec.inst(n, I.incarnation) !== map.load32(nodeRecord(layout, n) + N.incarnation)) continue;
+    const node = nodeRecord(layout, n);
+    const incarnation = map.load32(node + N.incarnation);
+    if (rec.inst(n, I.incarnation) !== incarnation) continue;
+    // Fenced but not yet published: fencing revokes first, then fails the node's
+    // memory, then publishes the mask. A worker that met that failed memory starts
+    // a recovery at once, and must not count the dead node in (and wait for it).
+    if (map.load32(node + N.revokedIncarnation) === incarnation) continue;
     out.push(n);
   }
   return out;
