@@ -584,40 +584,55 @@ export class CacheComponent extends McsComponent implements FileCache {
       this.chains[i] = await this.space.openMutex(id);
       if (old) await this.space.closeMutex(old);
     }
-    // Re-link what this node caches; failed instances' references are void.
+    // Re-link what this node caches; failed instances' references are void. Each
+    // chain is locked once for all of this node's entries on it, not once per
+    // entry: every worker waits at lockout while this runs.
     const access = this.direct(rc);
-    for (const e of [...this.entries.values()]) {
+    const byBucket = new Map<number, LocalEntry[]>();
+    for (const e of this.entries.values()) {
+      const list = byBucket.get(e.bucket);
+      if (list) list.push(e);
+      else byBucket.set(e.bucket, [e]);
+    }
+    for (const [bucket, list] of byBucket) {
       rc.check();
-      const refs = this.mine.offset + e.rel + ENTRY.refs;
-      for (let n = 0; n < MAX_NODES; n++) if (!rc.members.includes(n) || n === me) mem.store32(refs + 4 * n, 0);
-      const chain = this.chains[e.bucket]!;
+      const chain = this.chains[bucket]!;
       await rc.lock(chain);
       try {
-        const entryAt = this.mine.offset + e.rel;
-        let duplicate = false;
-        try {
-          await this.walk(access, e.bucket, (a, h, matches) => {
-            if (a === entryAt || (matches && sameStamp(h, e.stamp))) duplicate = true;
-            return duplicate ? 'stop' : 'next';
-          }, e.key);
-        } catch (err) {
-          rc.check(); // a newer recovery: start again from scratch
-          // A chain this recovery built holds an entry it cannot trust: empty the
-          // chain rather than fail every recovery from now on. The files on it
-          // stay in their owners' local lists and are linked again next time.
-          this.space.log('webcache.chain-reset', this.name, { bucket: e.bucket, reason: (err as Error).message });
-          access.store64(area, headAt(e.bucket), 0);
-        }
-        if (duplicate) {
-          this.drop(e);
-          continue;
-        }
-        access.store64(this.mine, e.rel + ENTRY.next, access.load64(area, headAt(e.bucket)));
-        access.store64(area, headAt(e.bucket), entryAt);
+        for (const e of list) await this.relink(rc, access, area, e);
       } finally {
         rc.unlock(chain);
       }
     }
+  }
+
+  /** Links one of this node's entries into its chain (held by the caller), unless a copy is there already. */
+  private async relink(rc: RecoveryContext, access: Access, area: Area, e: LocalEntry): Promise<void> {
+    const mem = this.space.mem;
+    const mine = this.mine!;
+    const refs = mine.offset + e.rel + ENTRY.refs;
+    for (let n = 0; n < MAX_NODES; n++) if (!rc.members.includes(n) || n === this.node) mem.store32(refs + 4 * n, 0);
+    const entryAt = mine.offset + e.rel;
+    let duplicate = false;
+    try {
+      await this.walk(access, e.bucket, (a, h, matches) => {
+        if (a === entryAt || (matches && sameStamp(h, e.stamp))) duplicate = true;
+        return duplicate ? 'stop' : 'next';
+      }, e.key);
+    } catch (err) {
+      rc.check(); // a newer recovery: start again from scratch
+      // A chain this recovery built holds an entry it cannot trust: empty the
+      // chain rather than fail every recovery from now on. The files on it
+      // stay in their owners' local lists and are linked again next time.
+      this.space.log('webcache.chain-reset', this.name, { bucket: e.bucket, reason: (err as Error).message });
+      access.store64(area, headAt(e.bucket), 0);
+    }
+    if (duplicate) {
+      this.drop(e);
+      return;
+    }
+    access.store64(mine, e.rel + ENTRY.next, access.load64(area, headAt(e.bucket)));
+    access.store64(area, headAt(e.bucket), entryAt);
   }
 
   protected override async cleanup(): Promise<void> {
