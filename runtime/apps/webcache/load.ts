@@ -3,10 +3,20 @@
 // each request's path drawn from a Zipf distribution over the site's files in
 // rank order. Responses are classified by the server's X-Cache header.
 import { readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { siteManifest } from './sample-site';
 import { zipfSampler } from './zipf';
+
+// autocannon 9 appends every response body to a string, whether or not anything
+// reads it (mcollina/autocannon#485). This load reads no body (the X-Cache header
+// says what it needs) and the site has files of 65 MB: in a profile of the
+// recovery benchmark that string building was 6.6 of the load generator's 9 s of
+// CPU, more than a node's whole share, on a 2-core machine it shares with the
+// nodes. The queue keeps byte counts and timing either way.
+const bodyQueue = createRequire(import.meta.url)('autocannon/lib/pipelinedRequestsQueue.js') as { prototype: { addBody(data: unknown): void } };
+bodyQueue.prototype.addBody = () => undefined;
 
 export interface LoadOptions {
   /** Base URLs, one per node (http://127.0.0.1:port). */
