@@ -30,8 +30,7 @@ export function inspectProcess(pid: number, parentPid: number, startTime?: numbe
   } catch {
     return { state: 'gone', startTime: 0 };
   }
-  // The command name may hold spaces and parentheses: fields start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(stat);
   const ppid = Number(fields[1]);
   const start = Number(fields[19]);
   if (ppid !== parentPid || (startTime !== undefined && start !== startTime)) return { state: 'gone', startTime: start };
@@ -44,6 +43,9 @@ export function inspectProcess(pid: number, parentPid: number, startTime?: numbe
         : 'running';
   return { state, startTime: start };
 }
+
+/** /proc/PID/stat from its third field (state) on: the command name may hold spaces and parentheses. */
+const statFields = (stat: string) => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 
 /** The kernel's task flag for a thread inside do_exit: it never returns to user space. */
 const PF_EXITING = 0x4;
@@ -70,7 +72,7 @@ function threadsReleased(pid: number): boolean {
     } catch {
       continue; // reaped already
     }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const f = statFields(stat);
     if (!(Number(f[6]) & PF_EXITING) || Number(f[20]) !== 0) return false;
   }
   return true;
