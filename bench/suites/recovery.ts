@@ -37,6 +37,7 @@ function cpuMs(pid: number): number {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
 }
+/** /proc counts CPU time in USER_HZ ticks: 100 a second on Linux. */
 const CLOCK_TICKS = 100;
 const SETTLE_WINDOW_MS = 500;
 /** A node busier than this share of a core is still starting (in development, tsx compiles every thread's modules). */
