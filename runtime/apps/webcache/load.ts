@@ -12,9 +12,9 @@ import { zipfSampler } from './zipf';
 // autocannon 9 appends every response body to a string, whether or not anything
 // reads it (mcollina/autocannon#485). This load reads no body (the X-Cache header
 // says what it needs) and the site has files of 65 MB: in a profile of the
-// recovery benchmark that string building was 6.6 of the load generator's 9 s of
-// CPU, more than a node's whole share, on a 2-core machine it shares with the
-// nodes. The queue keeps byte counts and timing either way.
+// recovery benchmark that string building was 6.6 s of the 16 s of CPU its main
+// thread used (supervisor included), more than any one node used, on a 2-core
+// machine it shares with the nodes. The queue keeps byte counts and timing either way.
 const bodyQueue = createRequire(import.meta.url)('autocannon/lib/pipelinedRequestsQueue.js') as { prototype: { addBody(data: unknown): void } };
 bodyQueue.prototype.addBody = () => undefined;
 
