@@ -5,9 +5,9 @@
 // (one request in flight each, a fresh connection per request) until told to
 // stop; each probe's issue and completion times (monotonic ns, the clock the
 // event log uses) and whether it got the right bytes go back to the bench.
-import http from 'node:http';
-import { monotonicNs as nowNs } from '../runtime/gsm/native';
 import { parentPort } from 'node:worker_threads';
+import { monotonicNs as nowNs } from '../runtime/gsm/native';
+import { probe } from './http-probe';
 
 export interface ProbeRecord {
   issuedNs: number;
@@ -18,19 +18,9 @@ export type ProberCommand = { cmd: 'start'; urls: string[]; body: Uint8Array } |
 /** `probing`: every survivor answered once (the clock can start); `records`: after stop. */
 export type ProberReply = { probing: true } | { records: ProbeRecord[][] };
 
-
-function probeOnce(url: string, body: Uint8Array): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get(url, { agent: false, timeout: 2000, headers: { "x-probe": "1" } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(res.statusCode === 200 && Buffer.concat(chunks).equals(body)));
-      res.on('error', () => resolve(false));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(false));
-  });
-}
+/** One probe: the right bytes with status 200, or not (an error or timeout is a no). */
+const probeOnce = (url: string, body: Uint8Array) =>
+  probe(url, 2000).then((r) => r.status === 200 && r.body.equals(body), () => false);
 
 let running: { stop: boolean; done: Promise<ProbeRecord[][]> } | null = null;
 
@@ -41,11 +31,15 @@ parentPort!.on('message', async (m: ProberCommand) => {
     state.done = Promise.all(
       m.urls.map(async (url) => {
         const out: ProbeRecord[] = [];
+        let seen = false;
         while (!state.stop) {
           const issuedNs = nowNs();
           const ok = await probeOnce(url, m.body);
           out.push({ issuedNs, doneNs: nowNs(), ok });
-          if (ok && out.filter((r) => r.ok).length === 1 && ++answered === m.urls.length) parentPort!.postMessage({ probing: true } satisfies ProberReply);
+          if (ok && !seen) {
+            seen = true;
+            if (++answered === m.urls.length) parentPort!.postMessage({ probing: true } satisfies ProberReply);
+          }
           await new Promise((r) => setTimeout(r, 1));
         }
         return out;

@@ -18,6 +18,7 @@ import { Worker } from 'node:worker_threads';
 import { runLoad } from '../../runtime/apps/webcache/load';
 import { WEBCACHE_COMPONENT } from '../../runtime/apps/webcache/global-cache';
 import { monotonicNs } from '../../runtime/gsm/native';
+import { statFields } from '../../runtime/membership/fencing';
 import type { Supervisor } from '../../runtime/cluster/supervisor';
 import { metric, quantile, type Suite } from '../metric';
 import type { ProbeRecord, ProberCommand, ProberReply } from '../recovery-prober';
@@ -33,8 +34,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** CPU time (user + system, ms) the process has used so far, from /proc. */
 function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const f = statFields(readFileSync(`/proc/${pid}/stat`, 'latin1'));
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS;
 }
 /** /proc counts CPU time in USER_HZ ticks: 100 a second on Linux. */
@@ -82,7 +82,6 @@ interface Round {
   recovered: number[];
   /** Requests per second the load generator achieved, per kill. */
   achieved: number[];
-  stoppedBy: string | null;
 }
 
 const suite: Suite = async (report) => {
@@ -145,14 +144,13 @@ const suite: Suite = async (report) => {
 
   try {
     for (const rps of LOADS) {
-      const r: Round = { samples: [], detect: [], recovered: [], achieved: [], stoppedBy: null };
+      const r: Round = { samples: [], detect: [], recovered: [], achieved: [] };
       for (let i = 0; i < KILLS; i++) {
         try {
           await killOnce(i, rps, r);
         } catch (e) {
           // A node that does not come back is a finding, not a number: say so and report what was measured.
-          r.stoppedBy = (e as Error).message;
-          console.error(`bench recovery: ${rps} rps stopped after ${r.samples.length} of ${KILLS} kills: ${r.stoppedBy}`);
+          console.error(`bench recovery: ${rps} rps stopped after ${r.samples.length} of ${KILLS} kills: ${(e as Error).message}`);
           break;
         }
       }

@@ -45,7 +45,7 @@ export function inspectProcess(pid: number, parentPid: number, startTime?: numbe
 }
 
 /** /proc/PID/stat from its third field (state) on: the command name may hold spaces and parentheses. */
-const statFields = (stat: string) => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+export const statFields = (stat: string) => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 
 /** The kernel's task flag for a thread inside do_exit: it never returns to user space. */
 const PF_EXITING = 0x4;
