@@ -71,7 +71,11 @@ describe('the Debugger view over a real multicomputer', () => {
     await eventually('a lease per frozen node', async () => (await main().getByTestId('node-lease').count()) === NODES);
     assert.deepEqual(t.mc.members(), [0, 1, 2]);
     assert.equal(t.mc.generation(), generation, 'no membership change, so no recovery');
-    // The source of the current thread (the focus's first stopped one) around its line.
+    // The source of the picked thread around its line. The focus's first stopped
+    // thread (shown by default) may be one the all-stop caught elsewhere, so pick
+    // one that stopped at the breakpoint.
+    const atBreak = state.threads.find((x) => x.reason?.startsWith('breakpoint') && x.where?.line === 12)!;
+    await threadRows().and(main().locator(`[data-thread="${atBreak.id}"]`)).locator('button.pick').click();
     const current = main().getByTestId('source-view').locator('tr[aria-current="step"]');
     await current.filter({ hasText: 'const doubled = n * 2;' }).waitFor();
     // The breakpoint is marked in the gutter; disabling it from the list hollows the mark.
