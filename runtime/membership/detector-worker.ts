@@ -66,7 +66,8 @@ function check() {
     if (!k || k.incarnation !== incarnation) {
       const first = inspectProcess(pid, parentPid);
       // A process we cannot recognise as our child is left to the host's exit event.
-      k = { incarnation, pid, startTime: first.startTime, ours: first.state === 'running' || first.state === 'stopped' };
+      // One already dead when first seen (killed as it joined) is still our child.
+      k = { incarnation, pid, startTime: first.startTime, ours: first.state !== 'gone' };
       known.set(node, k);
     }
     if (k.ours) {

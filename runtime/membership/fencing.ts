@@ -6,7 +6,7 @@
 // fence: the detector thread for hangs and for exits it sees in /proc, the main
 // thread for exits it is told of first. The revocation is a compare-and-swap on
 // the node record, so exactly one of them fences each incarnation.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Gsm } from '../gsm/gsm';
 import { N, NodeSlotState, contribution, nodeRecord } from '../gsm/layout';
 import type { MembershipPublisher, Published } from './publisher';
@@ -30,17 +30,53 @@ export function inspectProcess(pid: number, parentPid: number, startTime?: numbe
   } catch {
     return { state: 'gone', startTime: 0 };
   }
-  // The command name may hold spaces and parentheses: fields start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(stat);
   const ppid = Number(fields[1]);
   const start = Number(fields[19]);
   if (ppid !== parentPid || (startTime !== undefined && start !== startTime)) return { state: 'gone', startTime: start };
   const s = fields[0];
-  const state: ProcessState = s === 'Z' || s === 'X' ? 'exited' : s === 'T' || s === 't' ? 'stopped' : 'running';
+  const state: ProcessState =
+    s === 'Z' || s === 'X' || (Number(fields[6]) & PF_EXITING && threadsReleased(pid))
+      ? 'exited'
+      : s === 'T' || s === 't'
+        ? 'stopped'
+        : 'running';
   return { state, startTime: start };
 }
 
+/** /proc/PID/stat from its third field (state) on: the command name may hold spaces and parentheses. */
 export const statFields = (stat: string) => stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+
+/** The kernel's task flag for a thread inside do_exit: it never returns to user space. */
+const PF_EXITING = 0x4;
+
+/**
+ * A killed process is not a zombie until its last thread has unmapped its whole
+ * address space, which on a busy machine can take tens of milliseconds. But each
+ * thread's robust mutexes are marked owner-died (exit_robust_list) before it lets
+ * go of the address space, and a thread that has let go shows a vsize of 0: once
+ * every thread is exiting with no address space, nothing of the process can touch
+ * GSM again and every mutex it held says so. That is what fencing waits for.
+ */
+function threadsReleased(pid: number): boolean {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return true;
+  }
+  for (const tid of tids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+    } catch {
+      continue; // reaped already
+    }
+    const f = statFields(stat);
+    if (!(Number(f[6]) & PF_EXITING) || Number(f[20]) !== 0) return false;
+  }
+  return true;
+}
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 /** A synchronous sleep: fencing must not depend on an event loop that may be busy. */
