@@ -157,6 +157,17 @@ export class Gsm {
     return this.map.isAccessible(offset, length);
   }
 
+  /**
+   * Changes whenever the set of failed regions does: a failure appends a region
+   * (the count grows) and a repair rewrites the table under a new epoch. Unlike
+   * memoryFailures(), which counts every access that met failed memory, it tells
+   * a new failure from another read of an old one.
+   */
+  failedRegionsVersion(): number {
+    // One u32 (a component instance records it): the epoch moves by 2 per repair.
+    return ((this.map.load32(H.failedMap) << 20) + this.map.load32(H.failedMap + 4)) >>> 0;
+  }
+
   failedRegions(): FailedRegion[] {
     const count = Math.min(this.map.load32(H.failedMap + 4), FAILED_MAP_CAPACITY);
     const out: FailedRegion[] = [];

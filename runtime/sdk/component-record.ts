@@ -66,6 +66,8 @@ export const I = {
   lockouts: 20,
   /** Memory-failure count when this instance began its current recovery. */
   failuresSeen: 24,
+  /** The failed-region set's version (ComponentSpace.failedRegionsVersion) then. */
+  regionsSeen: 28,
 } as const;
 
 export enum InstanceState {

@@ -418,6 +418,7 @@ export abstract class McsComponent {
     }
     // What this recovery can repair is what had failed before it began.
     rec.setInst(me, I.failuresSeen, this.space.memoryFailures());
+    rec.setInst(me, I.regionsSeen, this.space.failedRegionsVersion());
     // Where this instance's time went, for the log (which phase waits on whom).
     const startNs = monotonicNs();
     const phases: Record<string, number> = {};
@@ -489,8 +490,18 @@ export abstract class McsComponent {
     const ms = (monotonicNs() - this.space.mem.load64n(rec.base + C.recoveryStartNs)) / 1e6;
     if (before < R && this.space.mem.cas32(rec.base + C.completedGeneration, before, R) === before) {
       // Failures that arrived while members were rebuilding stay unrecovered: the
-      // next detect() sees the count differ and requests another recovery.
-      this.space.mem.store64n(rec.base + C.memoryFailures, Math.min(...members.map((n) => rec.inst(n, I.failuresSeen))));
+      // next detect() sees the count differ and requests another recovery. But
+      // the count grows with every read of failed memory, and reads of memory
+      // that had failed before every member began (workers still backing out)
+      // are not new failures: with the set of failed regions unchanged since
+      // then, this recovery accounts for all of them. The count is read before
+      // the set, so a region that fails in between shows in the set.
+      const count = this.space.memoryFailures();
+      const regions = this.space.failedRegionsVersion();
+      const accounted = members.every((n) => rec.inst(n, I.regionsSeen) === regions)
+        ? count
+        : Math.min(...members.map((n) => rec.inst(n, I.failuresSeen)));
+      this.space.mem.store64n(rec.base + C.memoryFailures, accounted);
       rec.recordDuration(R, ms * 1000);
       rec.bump();
     }

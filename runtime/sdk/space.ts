@@ -43,6 +43,8 @@ export interface ComponentSpace {
   canHouse(node: number): boolean;
   /** Paper §7.2: memory failures since power-on. */
   memoryFailures(): number;
+  /** Changes when memory fails anew (or is repaired); not when failed memory is read again. */
+  failedRegionsVersion(): number;
   createArea(name: string, bytes: number): Promise<Area>;
   openArea(id: string): Promise<Area>;
   createMutex(name: string): Promise<Lockable>;
@@ -91,6 +93,7 @@ export function globalSpace(ctx: AppContext): ComponentSpace {
     accessible: (r) => gsm.isAccessible(r.offset, r.bytes),
     canHouse: (n) => gsm.isAccessible(contribution(gsm.layout, n), gsm.layout.contributionBytes),
     memoryFailures: () => gsm.memoryFailures(),
+    failedRegionsVersion: () => gsm.failedRegionsVersion(),
     createArea: async (name, bytes) => sectionArea(gsm, await ctx.objects.createSection(name, bytes)),
     openArea: async (id) => sectionArea(gsm, await ctx.objects.openSection(id)),
     createMutex: (name) => ctx.objects.createMutex(name),
@@ -132,6 +135,7 @@ export function localSpace(opts: { node: number; bytes: number; log?: AppContext
     accessible: () => true,
     canHouse: () => true,
     memoryFailures: () => 0,
+    failedRegionsVersion: () => 0,
     createArea: async (name, bytes) => {
       const offset = Math.ceil(next / 64) * 64;
       if (offset + bytes > mem.size) throw new RangeError(`local space has no room for ${name} (${bytes} bytes)`);

@@ -191,3 +191,46 @@ describe('recovery errors', () => {
     await f.stop();
   });
 });
+
+describe('memory failures met during a recovery', () => {
+  /** A component whose memory-failure counter and failed-region set the test drives (the global space reads both from GSM). */
+  class Reader extends McsComponent {
+    count = 0;
+    version = 0;
+    /** What the next rebuild meets: reads of memory already failed, or a new failure. */
+    duringRebuild: 'old reads' | 'new failure' | null = null;
+    constructor() {
+      const space = localSpace({ node: 0, bytes: 4096 });
+      super({ ...space, memoryFailures: () => this.count, failedRegionsVersion: () => this.version }, { name: 'reader', masterAreaBytes: 64 });
+    }
+    protected override async buildMaster() {}
+    protected override rebuild() {
+      if (this.duringRebuild) this.count += 3;
+      if (this.duringRebuild === 'new failure') this.version++;
+      this.duringRebuild = null;
+    }
+  }
+  const settle = () => new Promise((r) => setTimeout(r, 400)); // four passes of the recovery loop's detection
+
+  it('reads of memory that had failed before the recovery began start no second recovery', async () => {
+    const r = new Reader();
+    assert.equal(await r.start(), 'OK');
+    const before = r.recoveries.length;
+    r.duringRebuild = 'old reads';
+    r.requestRecovery('test: a node failed');
+    await settle();
+    await r.stop();
+    assert.deepEqual(r.recoveries.slice(before).map((x) => x.cause), ['test: a node failed']);
+  });
+
+  it('memory that fails while members rebuild is recovered by another recovery', async () => {
+    const r = new Reader();
+    assert.equal(await r.start(), 'OK');
+    const before = r.recoveries.length;
+    r.duringRebuild = 'new failure';
+    r.requestRecovery('test: a node failed');
+    await settle();
+    await r.stop();
+    assert.deepEqual(r.recoveries.slice(before).map((x) => x.cause), ['test: a node failed', 'memory failure']);
+  });
+});
