@@ -37,6 +37,7 @@ import {
   masterAreaBytes,
   type EntryHeader,
 } from './cache-layout';
+import { sameStamp } from './lru-cache';
 import { REVALIDATOR_THREAD, type RevalidatorData, type StaleReport } from './revalidator';
 
 export const WEBCACHE_COMPONENT = 'webcache';
@@ -325,7 +326,13 @@ export class CacheComponent extends McsComponent implements FileCache {
   private async walk(
     access: Access,
     bucket: number,
-    visit: (at: number, h: EntryHeader, keyMatches: boolean, prev: { region: Region; rel: number }) => 'next' | 'removed' | 'stop',
+    visit: (
+      at: number,
+      h: EntryHeader,
+      keyMatches: boolean,
+      prev: { region: Region; rel: number },
+      storedKey: () => Uint8Array,
+    ) => 'next' | 'removed' | 'stop',
     key: Uint8Array,
   ): Promise<void> {
     const probe = new Uint8Array(PROBE_BYTES);
@@ -341,12 +348,10 @@ export class CacheComponent extends McsComponent implements FileCache {
       const h = decodeHeader(buf);
       const problem = headerProblem(h, rel, region.bytes, bucket, this.nBuckets);
       if (problem) access.fail(`chain ${bucket}: entry at ${at}: ${problem}`);
-      let matches = h.keyLength === key.length;
-      if (matches) {
-        const stored = ENTRY.key + key.length <= len ? buf.subarray(ENTRY.key, ENTRY.key + key.length) : access.read(region, rel + ENTRY.key, new Uint8Array(key.length));
-        for (let i = 0; i < key.length && matches; i++) matches = stored[i] === key[i];
-      }
-      const r = visit(at, h, matches, prev);
+      const storedKey = () =>
+        ENTRY.key + h.keyLength <= len ? buf.subarray(ENTRY.key, ENTRY.key + h.keyLength) : access.read(region, rel + ENTRY.key, new Uint8Array(h.keyLength));
+      const matches = h.keyLength === key.length && sameBytes(storedKey(), key);
+      const r = visit(at, h, matches, prev, storedKey);
       if (r === 'stop') return;
       if (r === 'next') prev = { region, rel: rel + ENTRY.next };
       at = h.next;
@@ -520,6 +525,7 @@ export class CacheComponent extends McsComponent implements FileCache {
       mem.write(area.offset, new Uint8Array(area.bytes));
       mem.store32(area.offset + MASTER.buckets, b);
     }
+    const replace: number[] = [];
     for (let i = 0; i < b; i++) {
       rc.check();
       const at = area.offset + headAt(i);
@@ -535,17 +541,22 @@ export class CacheComponent extends McsComponent implements FileCache {
           chain = null; // not recoverable or failed: replaced
         }
       }
-      if (!chain) {
-        chain = await this.space.createMutex(`${this.name}.chain.${rc.generation}.${i}`);
+      if (chain) mem.store64n(at, 0);
+      else replace.push(i);
+    }
+    // New mutexes (a new master's, or for poisoned ones) are created together:
+    // the namespace runs them under one acquisition of its lock.
+    await this.swapChains(
+      replace,
+      (i) => this.space.createMutex(`${this.name}.chain.${rc.generation}.${i}`),
+      (i, chain) => {
+        const at = area.offset + headAt(i);
         const [slot, gen] = chain.id.split('.').map(Number);
         mem.store32(at - 8, slot);
         mem.store32(at - 4, gen);
-        const old = this.chains[i];
-        this.chains[i] = chain;
-        if (old) await this.space.closeMutex(old);
-      }
-      mem.store64n(at, 0);
-    }
+        mem.store64n(at, 0);
+      },
+    );
     for (let n = 0; n < MAX_NODES; n++)
       if (!rc.members.includes(n)) mem.write(area.offset + MASTER.areas + n * MASTER.areaBytes, new Uint8Array(MASTER.areaBytes));
   }
@@ -574,16 +585,11 @@ export class CacheComponent extends McsComponent implements FileCache {
     // Other members' areas are reopened on first use in this view.
     for (const a of this.areas.values()) await a.close();
     this.areas.clear();
-    // Local copies of the chains' mutexes (§4.3.2).
-    for (let i = 0; i < this.nBuckets; i++) {
-      rc.check();
-      const h = area.offset + headAt(i);
-      const id = `${mem.load32(h - 8)}.${mem.load32(h - 4)}`;
-      if (this.chains[i]?.id === id) continue;
-      const old = this.chains[i];
-      this.chains[i] = await this.space.openMutex(id);
-      if (old) await this.space.closeMutex(old);
-    }
+    // Local copies of the chains' mutexes (§4.3.2), opened together.
+    rc.check();
+    const idOf = (i: number) => `${mem.load32(area.offset + headAt(i) - 8)}.${mem.load32(area.offset + headAt(i) - 4)}`;
+    const stale = Array.from({ length: this.nBuckets }, (_, i) => i).filter((i) => this.chains[i]?.id !== idOf(i));
+    await this.swapChains(stale, (i) => this.space.openMutex(idOf(i)));
     // Re-link what this node caches; failed instances' references are void. Each
     // chain is locked once for all of this node's entries on it, not once per
     // entry: every worker waits at lockout while this runs.
@@ -599,40 +605,80 @@ export class CacheComponent extends McsComponent implements FileCache {
       const chain = this.chains[bucket]!;
       await rc.lock(chain);
       try {
-        for (const e of list) await this.relink(rc, access, area, e);
+        await this.relink(rc, access, area, bucket, list);
       } finally {
         rc.unlock(chain);
       }
     }
   }
 
-  /** Links one of this node's entries into its chain (held by the caller), unless a copy is there already. */
-  private async relink(rc: RecoveryContext, access: Access, area: Area, e: LocalEntry): Promise<void> {
+  /**
+   * Links this node's entries on one chain (held by the caller), except those
+   * with a copy there already (another member's, or one of ours that a recovery
+   * caught before its put could see the other). One walk of the chain for all of
+   * them: a walk per entry made the rebuild quadratic in the chain's length.
+   */
+  private async relink(rc: RecoveryContext, access: Access, area: Area, bucket: number, list: LocalEntry[]): Promise<void> {
     const mem = this.space.mem;
     const mine = this.mine!;
-    const refs = mine.offset + e.rel + ENTRY.refs;
-    for (let n = 0; n < MAX_NODES; n++) if (!rc.members.includes(n) || n === this.node) mem.store32(refs + 4 * n, 0);
-    const entryAt = mine.offset + e.rel;
-    let duplicate = false;
+    const bySignature = new Map<string, LocalEntry[]>();
+    for (const e of list) {
+      const refs = mine.offset + e.rel + ENTRY.refs;
+      for (let n = 0; n < MAX_NODES; n++) if (!rc.members.includes(n) || n === this.node) mem.store32(refs + 4 * n, 0);
+      const k = signature(e.key.length, e.stamp);
+      const same = bySignature.get(k);
+      if (same) same.push(e);
+      else bySignature.set(k, [e]);
+    }
+    const copied = new Set<LocalEntry>();
     try {
-      await this.walk(access, e.bucket, (a, h, matches) => {
-        if (a === entryAt || (matches && sameStamp(h, e.stamp))) duplicate = true;
-        return duplicate ? 'stop' : 'next';
-      }, e.key);
+      await this.walk(access, bucket, (at, h, _matches, _prev, storedKey) => {
+        for (const e of bySignature.get(signature(h.keyLength, h)) ?? [])
+          if (at === mine.offset + e.rel || sameBytes(storedKey(), e.key)) copied.add(e);
+        return 'next';
+      }, NO_KEY);
     } catch (err) {
       rc.check(); // a newer recovery: start again from scratch
       // A chain this recovery built holds an entry it cannot trust: empty the
       // chain rather than fail every recovery from now on. The files on it
       // stay in their owners' local lists and are linked again next time.
-      this.space.log('webcache.chain-reset', this.name, { bucket: e.bucket, reason: (err as Error).message });
-      access.store64(area, headAt(e.bucket), 0);
+      this.space.log('webcache.chain-reset', this.name, { bucket, reason: (err as Error).message });
+      access.store64(area, headAt(bucket), 0);
+      copied.clear();
     }
-    if (duplicate) {
-      this.drop(e);
-      return;
+    const linked: LocalEntry[] = [];
+    for (const e of list) {
+      if (copied.has(e) || linked.some((o) => sameStamp(o.stamp, e.stamp) && sameBytes(o.key, e.key))) {
+        this.drop(e);
+        continue;
+      }
+      access.store64(mine, e.rel + ENTRY.next, access.load64(area, headAt(bucket)));
+      access.store64(area, headAt(bucket), mine.offset + e.rel);
+      linked.push(e);
     }
-    access.store64(mine, e.rel + ENTRY.next, access.load64(area, headAt(e.bucket)));
-    access.store64(area, headAt(e.bucket), entryAt);
+  }
+
+  /**
+   * Gets new handles for the chains `which` (all at once) and drops the old ones.
+   * A handle that could not be had leaves its chain as it was and fails the
+   * recovery after the others are in place, so none is left unrecorded.
+   */
+  private async swapChains(which: number[], get: (i: number) => Promise<Lockable>, placed?: (i: number, chain: Lockable) => void): Promise<void> {
+    const got = await Promise.allSettled(which.map(get));
+    const old: Lockable[] = [];
+    let failure: unknown = null;
+    which.forEach((i, k) => {
+      const r = got[k];
+      if (r.status === 'rejected') {
+        failure ??= r.reason;
+        return;
+      }
+      placed?.(i, r.value);
+      if (this.chains[i]) old.push(this.chains[i]!);
+      this.chains[i] = r.value;
+    });
+    await Promise.all(old.map((m) => this.space.closeMutex(m)));
+    if (failure) throw failure;
   }
 
   protected override async cleanup(): Promise<void> {
@@ -646,9 +692,15 @@ export class CacheComponent extends McsComponent implements FileCache {
 
 const headAt = (bucket: number) => MASTER.heads + MASTER.headBytes * bucket + 8;
 
-function sameStamp(h: EntryHeader, s: FileStamp): boolean {
-  return h.size === s.size && h.mtimeMs === s.mtimeMs && h.ino === s.ino;
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
+
+/** What two copies of one version of a file share without reading the key: its length and the file's stamp. */
+const signature = (keyLength: number, s: FileStamp) => `${keyLength}:${s.size}:${s.mtimeMs}:${s.ino}`;
+const NO_KEY = new Uint8Array(0);
 
 /** The cache of `mode` 'global' (GSM, shared by every node) or 'local' (this process only). */
 export async function createComponentCache(ctx: AppContext, mode: 'global' | 'local', opts: GlobalCacheOptions): Promise<CacheComponent> {
