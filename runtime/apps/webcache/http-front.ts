@@ -7,7 +7,8 @@
 // from disk is read through one descriptor whose stamp is taken before and after
 // the read: if it changed in between, the read is retried, never cached or served
 // as a mix of two versions.
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -151,11 +152,12 @@ export async function startFrontEnd(opts: FrontEndOptions, port = 0): Promise<Fr
     counts.requests++;
     opts.onRequest?.();
     if (req.method !== 'GET' && req.method !== 'HEAD') return sendText(res, 405, 'method not allowed', { Allow: 'GET, HEAD' });
-    const where = await resolveSitePath(root, req.url ?? '');
+    const where = resolveSitePath(root, req.url ?? '');
     if (!where.ok) return sendText(res, where.status, where.status === 404 ? 'not found' : `bad path: ${where.reason}`);
     let st;
     try {
-      st = await stat(where.file);
+      // Synchronous: see resolveSitePath.
+      st = statSync(where.file);
     } catch {
       return sendText(res, 404, 'not found');
     }
@@ -170,6 +172,7 @@ export async function startFrontEnd(opts: FrontEndOptions, port = 0): Promise<Fr
     let body: Uint8Array | null = null;
     let source: 'hit' | 'miss' | 'bypass' = 'bypass';
     let large: FileHandle | null = null;
+    let caching: Promise<void> | null = null;
     if (req.method === 'GET' && stamp.size > wholeFileLimit) {
       // Headers and bytes from one descriptor: one version even if the path is replaced.
       large = await open(where.file, 'r');
@@ -187,12 +190,13 @@ export async function startFrontEnd(opts: FrontEndOptions, port = 0): Promise<Fr
         if (!read) return sendText(res, 503, 'the file keeps changing; try again', { 'Retry-After': '1' });
         if (!sameStamp(read.stamp, stamp)) counts.rereads++;
         ({ bytes: body, stamp } = read);
-        try {
-          await cache.put(where.key, stamp, read.bytes);
-        } catch (err) {
+        // Cached while the answer goes out, not before: a put may wait for a
+        // chain mutex or a recovery (after one, every file a dead node cached is
+        // a miss on every node), and the client's bytes are already read.
+        caching = cache.put(where.key, stamp, read.bytes).catch((err: unknown) => {
           counts.cacheFailures++;
           opts.onError?.(err, req.url ?? '');
-        }
+        });
       }
     }
     if (req.method === 'GET') counts[source === 'hit' ? 'hits' : source === 'miss' ? 'misses' : 'streamed']++;
@@ -217,7 +221,10 @@ export async function startFrontEnd(opts: FrontEndOptions, port = 0): Promise<Fr
     headers['Content-Length'] = stamp.size === 0 ? 0 : end - start + 1;
     if (range) headers['Content-Range'] = `bytes ${start}-${end}/${stamp.size}`;
     res.writeHead(range ? 206 : 200, headers);
-    if (body) return void res.end(body.subarray(start, end + 1));
+    if (body) {
+      res.end(body.subarray(start, end + 1));
+      return void (await caching);
+    }
     if (!large || stamp.size === 0) {
       await large?.close();
       return void res.end();
