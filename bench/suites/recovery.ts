@@ -136,8 +136,13 @@ const suite: Suite = async (report) => {
     const starts = c.mc.query.query({ sinceMs: wallMs - 5, kinds: ['recovery.start'], object: WEBCACHE_COMPONENT }, { limit: 100 }).rows;
     if (starts.length) r.detect.push((Math.min(...starts.map((row) => row.clusterTimeNs)) - t0) / 1e6);
     r.recovered.push((Math.max(...ends.values()) - t0) / 1e6);
-    if (process.env.MCS_BENCH_VERBOSE)
-      console.error(`${rps} rps, kill ${i + 1}: served ${servedAt.map((t) => ((t! - t0) / 1e6).toFixed(1)).join(' ')}; recovery ends ${survivors.map(([id]) => ((ends.get(id)! - t0) / 1e6).toFixed(1)).join(' ')}`);
+    if (process.env.MCS_BENCH_VERBOSE) {
+      const causes = new Map(starts.map((row) => [(row.details as { generation: number }).generation, (row.details as { cause: string }).cause]));
+      console.error(`${rps} rps, kill ${i + 1}: served ${servedAt.map((t) => ((t! - t0) / 1e6).toFixed(1)).join(' ')}; recovery ends ${survivors.map(([id]) => ((ends.get(id)! - t0) / 1e6).toFixed(1)).join(' ')}; recoveries: ${[...causes.values()].join(' | ')}`);
+      if (process.env.MCS_BENCH_VERBOSE === 'phases')
+        for (const row of c.mc.query.query({ sinceMs: wallMs - 5, kinds: ['recovery.end'], object: WEBCACHE_COMPONENT }, { limit: 100 }).rows)
+          console.error(`  node ${row.node} ended at ${((row.clusterTimeNs - t0) / 1e6).toFixed(1)}: ${JSON.stringify((row.details as { phasesMs: unknown }).phasesMs)}`);
+    }
     while (c.mc.nodes().find((n) => n.id === victim)!.state !== 'failed') await sleep(5);
     await c.mc.restartNode(victim);
   }
