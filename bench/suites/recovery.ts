@@ -15,13 +15,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { runLoad } from '../../runtime/apps/webcache/load';
 import { WEBCACHE_COMPONENT } from '../../runtime/apps/webcache/global-cache';
 import { monotonicNs } from '../../runtime/gsm/native';
 import { statFields } from '../../runtime/membership/fencing';
 import type { Supervisor } from '../../runtime/cluster/supervisor';
 import { metric, quantile, type Suite } from '../metric';
 import type { ProbeRecord, ProberCommand, ProberReply } from '../recovery-prober';
+import { LoadProcess } from '../load-process';
 import { benchSite, startWebcacheCluster } from '../webcache-cluster';
 
 const KILLS = 12;
@@ -90,6 +90,7 @@ const suite: Suite = async (report) => {
     name: 'brec', nodes: 4, mode: 'global', cacheMb: 8, gsmMb: 16, site, manifest, heartbeatTimeoutMs: 1000,
     extraApps: [{ app: sectionsApp, config: { count: SECTIONS_PER_NODE } }],
   });
+  const loader = await LoadProcess.start();
   const prober = new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(proberEntry)}); })`, { eval: true });
   const files = manifest.files.map((f) => f.path);
   const small = manifest.files.find((f) => f.size < 16 * 1024 && !f.path.startsWith('large/'))!;
@@ -104,8 +105,7 @@ const suite: Suite = async (report) => {
     minObjects = Math.min(minObjects, c.mc.namespace.list().length);
     const victim = 1 + (i % 3);
     const survivors = [...eps].filter(([id]) => id !== victim);
-    const stopLoad = new AbortController();
-    const load = runLoad({ urls: [...eps.values()], files, zipf: 0.9, durationS: 60, connections: 8, rps, signal: stopLoad.signal, timeoutS: 2 });
+    const load = loader.run({ urls: [...eps.values()], files, zipf: 0.9, durationS: 60, connections: 8, rps, timeoutS: 2 });
     await sleep(300);
     const probing = new Promise((resolve) => prober.once('message', resolve));
     prober.postMessage({ cmd: 'start', urls: survivors.map(([, url]) => `${url}/${small.path}`), body: want } satisfies ProberCommand);
@@ -126,8 +126,8 @@ const suite: Suite = async (report) => {
     const reply = new Promise<ProberReply & { records: ProbeRecord[][] }>((resolve) => prober.once('message', resolve));
     prober.postMessage({ cmd: 'stop' } satisfies ProberCommand);
     const { records } = await reply;
-    stopLoad.abort();
-    r.achieved.push((await load).requestsPerS);
+    load.stop();
+    r.achieved.push((await load.result).requestsPerS);
     const missing = survivors.filter(([id]) => !ends.has(id)).map(([id]) => id);
     if (missing.length) throw new Error(`node ${missing.join(', ')} logged no end of recovery within 10 s of kill ${i + 1}`);
     const servedAt = survivors.map(([id], k) => firstServedAfter(records[k], ends.get(id)!));
@@ -168,6 +168,7 @@ const suite: Suite = async (report) => {
     }
   } finally {
     await prober.terminate();
+    await loader.close();
     await c.stop();
   }
 };
