@@ -115,6 +115,11 @@ export const N = {
   threadKillTid: 76, // u32
   /** 1: the thread ends right after it next acquires a global mutex; 0: at once. */
   threadKillHolding: 80, // u32
+  /**
+   * Bumped (under the namespace lock) before every change to this contribution's
+   * block chain: a process that remembers the chain knows from it whether it may.
+   */
+  heapVersion: 84, // u32
 } as const;
 
 export enum NodeSlotState {

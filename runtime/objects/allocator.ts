@@ -32,11 +32,33 @@ const alignUp = (v: number, a: number) => Math.ceil(v / a) * a;
 /** Bytes a `dataBytes` object really takes from its contribution. */
 export const blockBytesFor = (dataBytes: number) => alignUp(BLOCK_HEADER_BYTES + Math.max(dataBytes, 1), BLOCK_ALIGN);
 
+/**
+ * A process's copy of one contribution's block chain, good while the chain's
+ * version in GSM (N.heapVersion) is the one it was taken at. Only the node's own
+ * processes allocate in it, often many objects in a row (a Web cache's new master
+ * creates 64 chain mutexes), and a walk is one native read per block.
+ */
+export interface ChainCopy {
+  version: number;
+  blocks: Block[];
+}
+
 export class ContributionHeap {
   constructor(
     private readonly gsm: Gsm,
     readonly node: number,
+    /** Where this process keeps its copy of the chain (Namespace keeps one per node). */
+    private readonly copy: { current: ChainCopy | null } = { current: null },
   ) {}
+
+  private get versionAt() {
+    return nodeRecord(this.gsm.layout, this.node) + N.heapVersion;
+  }
+
+  /** Every change to the chain bumps its version first: a crash halfway still invalidates every copy. */
+  private changing(): number {
+    return (this.gsm.map.add32(this.versionAt, 1) + 1) >>> 0;
+  }
 
   private get base() {
     return contribution(this.gsm.layout, this.node);
@@ -76,41 +98,44 @@ export class ContributionHeap {
     return { blocks, brokenAt: null };
   }
 
-  /** First fit, merging runs of free blocks on the way. Returns the data offset. */
+  /**
+   * First fit over the chain (this process's copy of it when the version says
+   * it is current), merging the run of free blocks it takes. Returns the data
+   * offset.
+   */
   allocate(dataBytes: number, slot: number, generation: number): number {
     const need = blockBytesFor(dataBytes);
     const m = this.gsm.map;
-    for (let at = this.base; at < this.end; ) {
-      const b = this.readHeader(at);
-      if (!b) break;
-      if (b.state === BlockState.Free) {
-        let size = b.size;
-        for (let next = at + size; next < this.end; ) {
-          const nb = this.readHeader(next);
-          if (!nb || nb.state !== BlockState.Free) break;
-          size += nb.size;
-          next += nb.size;
-        }
-        if (size !== b.size) m.store64n(at + B.size, size);
-        if (size >= need) {
-          const taken = size - need >= MIN_SPLIT ? need : size;
-          if (taken === need && size !== need) {
-            const tail = at + need;
-            m.store64n(tail + B.size, size - need);
-            m.store32(tail + B.state, BlockState.Free);
-            m.store32(tail + B.magic, BLOCK_MAGIC);
-            m.store64n(at + B.size, need);
-          }
-          m.store32(at + B.objectSlot, slot);
-          m.store32(at + B.objectGeneration, generation);
-          m.store32(at + B.state, BlockState.Used);
-          this.adjust(taken, 1);
-          return at + BLOCK_HEADER_BYTES;
-        }
-        at += size;
-      } else {
-        at += b.size;
+    const known = this.copy.current;
+    const blocks = known && known.version === m.load32(this.versionAt) ? known.blocks : this.walk().blocks;
+    for (let k = 0; k < blocks.length; k++) {
+      if (blocks[k].state !== BlockState.Free) continue;
+      let run = 1;
+      let size = blocks[k].size;
+      while (size < need && k + run < blocks.length && blocks[k + run].state === BlockState.Free) size += blocks[k + run++].size;
+      if (size < need) {
+        k += run - 1;
+        continue;
       }
+      const at = blocks[k].offset;
+      const version = this.changing();
+      if (size !== blocks[k].size) m.store64n(at + B.size, size);
+      const taken = size - need >= MIN_SPLIT ? need : size;
+      const replaced: Block[] = [{ offset: at, size: taken, state: BlockState.Used, objectSlot: slot, objectGeneration: generation }];
+      if (taken === need && size !== need) {
+        const tail = at + need;
+        m.store64n(tail + B.size, size - need);
+        m.store32(tail + B.state, BlockState.Free);
+        m.store32(tail + B.magic, BLOCK_MAGIC);
+        m.store64n(at + B.size, need);
+        replaced.push({ offset: tail, size: size - need, state: BlockState.Free, objectSlot: 0, objectGeneration: 0 });
+      }
+      m.store32(at + B.objectSlot, slot);
+      m.store32(at + B.objectGeneration, generation);
+      m.store32(at + B.state, BlockState.Used);
+      this.adjust(taken, 1);
+      this.copy.current = { version, blocks: [...blocks.slice(0, k), ...replaced, ...blocks.slice(k + run)] };
+      return at + BLOCK_HEADER_BYTES;
     }
     const rec = nodeRecord(this.gsm.layout, this.node);
     throw new ObjectError(
@@ -125,6 +150,7 @@ export class ContributionHeap {
     const b = at >= this.base && at < this.end ? this.readHeader(at) : null;
     if (!b || b.state !== BlockState.Used)
       throw new ObjectError('bad-argument', `no allocated block of node ${this.node} at ${dataOffset}`);
+    this.changing();
     this.gsm.map.store32(at + B.state, BlockState.Free);
     this.adjust(-b.size, -1);
   }
@@ -139,6 +165,7 @@ export class ContributionHeap {
    */
   resetKeeping(pinned: number[]): void {
     const m = this.gsm.map;
+    this.changing();
     let at = this.base;
     const free = (from: number, to: number) => {
       if (to <= from) return;
@@ -168,6 +195,7 @@ export class ContributionHeap {
       if (b.state !== BlockState.Used || b.objectSlot !== PINNED_SLOT) continue;
       const tid = this.gsm.map.load32(b.offset + BLOCK_HEADER_BYTES) & MUTEX_WORD.FUTEX_TID_MASK;
       if (tid && holderLives(tid)) continue;
+      this.changing();
       this.gsm.map.store32(b.offset + B.state, BlockState.Free);
       n++;
     }
@@ -182,6 +210,7 @@ export class ContributionHeap {
    */
   repair(isLive: (slot: number, generation: number) => boolean): void {
     const m = this.gsm.map;
+    this.changing();
     const { blocks, brokenAt } = this.walk();
     for (const b of blocks)
       if (b.state === BlockState.Used && b.objectSlot !== PINNED_SLOT && !isLive(b.objectSlot, b.objectGeneration))

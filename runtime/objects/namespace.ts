@@ -27,7 +27,7 @@ import {
   objectRecord,
 } from '../gsm/layout';
 import { LockCode, threadId } from '../gsm/native';
-import { ContributionHeap, PINNED_SLOT } from './allocator';
+import { ContributionHeap, PINNED_SLOT, type ChainCopy } from './allocator';
 import { crashPoint, failPoint } from './crash-points';
 import { ObjectError } from './errors';
 import { MUTEX_WORD, threadExists } from './mutex';
@@ -97,6 +97,8 @@ export function decodeRecord(buf: Uint8Array, at: number, slot: number): ObjectR
 }
 
 export class Namespace {
+  /** This thread's copies of contributions' block chains (allocator.ts ChainCopy). */
+  private readonly chainCopies = new Map<number, { current: ChainCopy | null }>();
   /** Calls waiting for the namespace lock in this thread (withLock). */
   private queued: { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
   private draining = false;
@@ -286,7 +288,9 @@ export class Namespace {
   }
 
   heap(node: number): ContributionHeap {
-    return new ContributionHeap(this.gsm, node);
+    let copy = this.chainCopies.get(node);
+    if (!copy) this.chainCopies.set(node, (copy = { current: null }));
+    return new ContributionHeap(this.gsm, node, copy);
   }
 
   /**

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { N, ObjectType, nodeRecord } from '../../runtime/gsm/layout';
+import { ContributionHeap } from '../../runtime/objects/allocator';
 import { ObjectError } from '../../runtime/objects/errors';
 import { createTestGsm, startActor } from '../helpers/gsm';
 
@@ -100,6 +101,25 @@ describe('global object namespace', () => {
     assert.equal(used(), 0);
     const again = await node3.createSection('big-b', 600 * 1024);
     await again.delete();
+  });
+
+  it("allocates from its copy of the block chain only while no other thread of the node changed the chain", async () => {
+    // Two mappings with node 5's identity: two threads of one node, each with its own copy.
+    const a = t.objects(5);
+    const b = t.objects(5);
+    const first = await a.createSection('chain-a1', 1000);
+    const other = await b.createSection('chain-b1', 1000);
+    const second = await a.createSection('chain-a2', 1000);
+    const spans = [first, other, second].map((s) => s.record);
+    const sorted = [...spans].sort((x, y) => x.dataOffset - y.dataOffset);
+    for (let i = 1; i < sorted.length; i++) assert.ok(sorted[i - 1].dataOffset + sorted[i - 1].dataBytes <= sorted[i].dataOffset, 'no two objects share bytes');
+    // A block freed by the other thread is seen free again.
+    await other.delete();
+    const reused = await a.createSection('chain-a3', 1000);
+    assert.equal(reused.record.dataOffset, spans[1].dataOffset, 'first fit takes the block the other thread freed');
+    const { blocks, brokenAt } = new ContributionHeap(t.gsm, 5).walk();
+    assert.equal(brokenAt, null);
+    assert.equal(blocks.length, 4, 'three objects and the free rest');
   });
 
   it('repairs the namespace after a process dies inside it mid-create (SIGKILL)', async () => {
