@@ -210,27 +210,23 @@ describe('memory failures met during a recovery', () => {
       this.duringRebuild = null;
     }
   }
-  const settle = () => new Promise((r) => setTimeout(r, 400)); // four passes of the recovery loop's detection
-
-  it('reads of memory that had failed before the recovery began start no second recovery', async () => {
+  /** The causes of the recoveries that follow one requested recovery whose rebuild meets `during`. */
+  async function causesAfter(during: Reader['duringRebuild']): Promise<string[]> {
     const r = new Reader();
     assert.equal(await r.start(), 'OK');
     const before = r.recoveries.length;
-    r.duringRebuild = 'old reads';
+    r.duringRebuild = during;
     r.requestRecovery('test: a node failed');
-    await settle();
+    await new Promise((resolve) => setTimeout(resolve, 400)); // four passes of the recovery loop's detection
     await r.stop();
-    assert.deepEqual(r.recoveries.slice(before).map((x) => x.cause), ['test: a node failed']);
+    return r.recoveries.slice(before).map((x) => x.cause);
+  }
+
+  it('reads of memory that had failed before the recovery began start no second recovery', async () => {
+    assert.deepEqual(await causesAfter('old reads'), ['test: a node failed']);
   });
 
   it('memory that fails while members rebuild is recovered by another recovery', async () => {
-    const r = new Reader();
-    assert.equal(await r.start(), 'OK');
-    const before = r.recoveries.length;
-    r.duringRebuild = 'new failure';
-    r.requestRecovery('test: a node failed');
-    await settle();
-    await r.stop();
-    assert.deepEqual(r.recoveries.slice(before).map((x) => x.cause), ['test: a node failed', 'memory failure']);
+    assert.deepEqual(await causesAfter('new failure'), ['test: a node failed', 'memory failure']);
   });
 });
