@@ -47,6 +47,8 @@ export const C = {
   durations: 192,
   /** Set when shared-state building failed unrecoverably. */
   unrecoverable: 448,
+  /** The recovery generation whose accounting `memoryFailures` holds (written after it). */
+  accountedGeneration: 452,
   instances: 512,
 } as const;
 export const NAME_BYTES = 48;

@@ -502,8 +502,14 @@ export abstract class McsComponent {
         ? count
         : Math.min(...members.map((n) => rec.inst(n, I.failuresSeen)));
       this.space.mem.store64n(rec.base + C.memoryFailures, accounted);
+      rec.set32(C.accountedGeneration, R);
       rec.recordDuration(R, ms * 1000);
       rec.bump();
+    } else {
+      // Another member completed R and is writing down what it accounted for:
+      // read before that lands, the old count would look like a new failure here
+      // and start a second, needless recovery.
+      await this.waitFor(R, 'accounting', () => (rec.u32(C.accountedGeneration) >= R ? [] : [me]), members);
     }
     this.view = R;
     this.viewMembers = members;

@@ -197,16 +197,29 @@ describe('memory failures met during a recovery', () => {
   class Reader extends McsComponent {
     count = 0;
     version = 0;
-    /** What the next rebuild meets: reads of memory already failed, or a new failure. */
-    duringRebuild: 'old reads' | 'new failure' | null = null;
+    /**
+     * What the next rebuild meets: reads of memory already failed, a new failure,
+     * or reads of failed memory while another member completes the recovery and
+     * takes a while to write down what it accounted for.
+     */
+    duringRebuild: 'old reads' | 'new failure' | 'completed elsewhere' | null = null;
     constructor() {
       const space = localSpace({ node: 0, bytes: 4096 });
       super({ ...space, memoryFailures: () => this.count, failedRegionsVersion: () => this.version }, { name: 'reader', masterAreaBytes: 64 });
     }
     protected override async buildMaster() {}
-    protected override rebuild() {
+    protected override rebuild(rc: RecoveryContext) {
       if (this.duringRebuild) this.count += 3;
       if (this.duringRebuild === 'new failure') this.version++;
+      if (this.duringRebuild === 'completed elsewhere') {
+        const rec = this.rec;
+        rec.set32(C.completedGeneration, rc.generation);
+        setTimeout(() => {
+          rec.mem.store64n(rec.base + C.memoryFailures, this.count);
+          rec.set32(C.accountedGeneration, rc.generation);
+          rec.bump();
+        }, 50);
+      }
       this.duringRebuild = null;
     }
   }
@@ -224,6 +237,10 @@ describe('memory failures met during a recovery', () => {
 
   it('reads of memory that had failed before the recovery began start no second recovery', async () => {
     assert.deepEqual(await causesAfter('old reads'), ['test: a node failed']);
+  });
+
+  it("a member that did not complete the recovery waits for the completer's accounting instead of taking old reads for a new failure", async () => {
+    assert.deepEqual(await causesAfter('completed elsewhere'), ['test: a node failed']);
   });
 
   it('memory that fails while members rebuild is recovered by another recovery', async () => {
