@@ -21,6 +21,7 @@ import { monotonicNs } from '../../runtime/gsm/native';
 import { statFields } from '../../runtime/membership/fencing';
 import { findComponent, viewComponent } from '../../runtime/sdk/component-record';
 import type { Supervisor } from '../../runtime/cluster/supervisor';
+import type { LogRow } from '../../runtime/log/store';
 import { metric, quantile, type Suite } from '../metric';
 import type { ProbeRecord, ProberCommand, ProberReply } from '../recovery-prober';
 import { LoadProcess } from '../load-process';
@@ -145,9 +146,7 @@ const suite: Suite = async (report) => {
     if (process.env.MCS_BENCH_VERBOSE) {
       const causes = new Map(starts.map((row) => [(row.details as { generation: number }).generation, (row.details as { cause: string }).cause]));
       console.error(`${rps} rps, kill ${i + 1} (node ${victim}${victim === master ? ', the master' : ''}): served ${servedAt.map((t) => ((t! - t0) / 1e6).toFixed(1)).join(' ')}; recovery ends ${survivors.map(([id]) => ((ends.get(id)! - t0) / 1e6).toFixed(1)).join(' ')}; recoveries: ${[...causes.values()].join(' | ')}`);
-      if (process.env.MCS_BENCH_VERBOSE === 'phases')
-        for (const row of c.mc.query.query({ sinceMs: wallMs - 5, kinds: ['recovery.end'], object: WEBCACHE_COMPONENT }, { limit: 100 }).rows)
-          console.error(`  node ${row.node} ended at ${((row.clusterTimeNs - t0) / 1e6).toFixed(1)}: ${JSON.stringify((row.details as { phasesMs: unknown }).phasesMs)}`);
+      if (process.env.MCS_BENCH_VERBOSE === 'phases') printPhases(c.mc, t0, wallMs - 5, starts, survivors.map(([id], k) => [id, ends.get(id)!, records[k]]));
     }
     while (c.mc.nodes().find((n) => n.id === victim)!.state !== 'failed') await sleep(5);
     await c.mc.restartNode(victim);
@@ -180,6 +179,29 @@ const suite: Suite = async (report) => {
 };
 
 /** Completion of the first good answer to a request issued at or after `fromNs`. */
+const ms = (ns: number, t0: number) => ((ns - t0) / 1e6).toFixed(1);
+
+/**
+ * Where one kill's time went (MCS_BENCH_VERBOSE=phases), in ms after the kill:
+ * each recovery's start and cause, each survivor's recovery phases, the probes
+ * around each survivor's end of recovery (issued → answered), and when the
+ * supervisor's own handling of the failure (event log) happened.
+ */
+function printPhases(mc: Supervisor, t0: number, sinceMs: number, starts: LogRow[], survivors: [number, number, ProbeRecord[]][]) {
+  const detail = (row: LogRow) => row.details as { generation: number; cause: string; phasesMs: unknown };
+  console.error(`  starts: ${starts.map((row) => `node ${row.node} at ${ms(row.clusterTimeNs, t0)} (g${detail(row).generation}: ${detail(row).cause})`).join('; ')}`);
+  for (const row of mc.query.query({ sinceMs, kinds: ['recovery.end'], object: WEBCACHE_COMPONENT }, { limit: 100 }).rows)
+    console.error(`  node ${row.node} ended at ${ms(row.clusterTimeNs, t0)}: ${JSON.stringify(detail(row).phasesMs)}`);
+  for (const [id, end, records] of survivors) {
+    const around = records.filter((r) => r.doneNs >= end - 1e6).slice(0, 3);
+    console.error(`  probes of node ${id} (ended ${ms(end, t0)}): ${around.map((r) => `${ms(r.issuedNs, t0)}→${ms(r.doneNs, t0)}${r.ok ? '' : ' failed'}`).join(', ')}`);
+  }
+  const supervisor = new Map<string, number[]>();
+  for (const row of mc.query.query({ sinceMs, kinds: ['membership.generation', 'memory.failed', 'node.failed', 'object.reclaimed', 'object.orphaned'] }, { limit: 1000 }).rows)
+    supervisor.set(row.kind, [...(supervisor.get(row.kind) ?? []), row.clusterTimeNs]);
+  console.error(`  supervisor: ${[...supervisor].map(([kind, at]) => `${kind} x${at.length} ${ms(Math.min(...at), t0)}-${ms(Math.max(...at), t0)}`).join('; ')}`);
+}
+
 function firstServedAfter(records: ProbeRecord[], fromNs: number): number | null {
   for (const r of records) if (r.issuedNs >= fromNs && r.ok) return r.doneNs;
   return null;
