@@ -35,6 +35,8 @@ describe('the Web cache front end (real HTTP over a static directory)', () => {
     put('sub/page.html', Buffer.from('<p>sub</p>\n'));
     put('empty.txt', Buffer.alloc(0));
     put('large.bin', bytes(300_000, 3));
+    // Above the front's direct-read size (64 KiB), below the cache's whole-file limit.
+    put('mid.bin', bytes(100_000, 4));
     symlinkSync(path.join(dir, 'secret.txt'), path.join(site, 'escape.txt'));
     symlinkSync(path.join(site, 'logo.png'), path.join(site, 'alias.png'));
     const root = await siteRoot(site);
@@ -66,6 +68,11 @@ describe('the Web cache front end (real HTTP over a static directory)', () => {
     assert.equal(home.headers['content-type'], 'text/html; charset=utf-8');
     assert.deepEqual(home.body, files['index.html']);
     assert.deepEqual((await get('/sub/page.html?x=1#frag')).body, files['sub/page.html']);
+    for (const cache of ['miss', 'hit']) {
+      const mid = await get('/mid.bin');
+      assert.equal(mid.headers['x-cache'], cache);
+      assert.deepEqual(mid.body, files['mid.bin']);
+    }
     const empty = await get('/empty.txt');
     assert.equal(empty.status, 200);
     assert.equal(empty.headers['content-length'], '0');
