@@ -178,7 +178,6 @@ const suite: Suite = async (report) => {
   }
 };
 
-/** Completion of the first good answer to a request issued at or after `fromNs`. */
 const ms = (ns: number, t0: number) => ((ns - t0) / 1e6).toFixed(1);
 
 /**
@@ -202,6 +201,7 @@ function printPhases(mc: Supervisor, t0: number, sinceMs: number, starts: LogRow
   console.error(`  supervisor: ${[...supervisor].map(([kind, at]) => `${kind} x${at.length} ${ms(Math.min(...at), t0)}-${ms(Math.max(...at), t0)}`).join('; ')}`);
 }
 
+/** Completion of the first good answer to a request issued at or after `fromNs`. */
 function firstServedAfter(records: ProbeRecord[], fromNs: number): number | null {
   for (const r of records) if (r.issuedNs >= fromNs && r.ok) return r.doneNs;
   return null;
