@@ -119,6 +119,12 @@ export class CacheComponent extends McsComponent implements FileCache {
   private chains: (Lockable | null)[] = [];
   /** Other members' cache areas, opened on first use in each view. */
   private readonly areas = new Map<number, Area>();
+  /**
+   * Opens in flight, by area id: after a recovery every waiting request meets
+   * the other members' areas at once, and each would otherwise open its own
+   * handle (a namespace operation each), all but the last never closed.
+   */
+  private readonly opening = new Map<string, Promise<Area>>();
   private readonly counters = { hits: 0, misses: 0, evictions: 0, fallbacks: 0 };
 
   constructor(
@@ -307,13 +313,24 @@ export class CacheComponent extends McsComponent implements FileCache {
     for (let n = 0; n < MAX_NODES; n++) {
       const gen = v.getUint32(n * MASTER.areaBytes + 4, true);
       if (!gen || n === this.node || this.areas.has(n)) continue;
+      const id = `${v.getUint32(n * MASTER.areaBytes, true)}.${gen}`;
+      let opened = this.opening.get(id);
+      if (!opened) {
+        // Recorded before the open stops being in flight: a request that looks
+        // in between finds one or the other, never neither.
+        const areas = this.areas;
+        opened = this.space
+          .openArea(id)
+          .then((a) => (areas.has(n) ? a.close().then(() => areas.get(n)!) : (areas.set(n, a), a)))
+          .finally(() => this.opening.delete(id));
+        this.opening.set(id, opened);
+      }
       let area: Area;
       try {
-        area = await this.space.openArea(`${v.getUint32(n * MASTER.areaBytes, true)}.${gen}`);
+        area = await opened;
       } catch (err) {
         access.fail(`cache area of node ${n}: ${(err as Error).message}`);
       }
-      this.areas.set(n, area);
       if (at >= area.offset && at < area.offset + area.bytes) return area;
     }
     access.fail(`chain entry at ${at} lies in no member's cache area`);

@@ -84,6 +84,18 @@ describe('the global Web cache (McsWebCache, paper §4.1–4.2) under node failu
     noCorruptByte(t);
   });
 
+  it("each node holds one reference to each other member's cache area, however many of its requests met that area at once after a recovery", async () => {
+    for (let i = 0; i < 3; i++) {
+      const before = view(t)!.completedGeneration;
+      requestRecoveryOf(t.mc.gsm.map, t.mc.gsm.layout, WEBCACHE_COMPONENT, 'test');
+      await until('the requested recovery completed', () => view(t)!.completedGeneration > before);
+      await servingAgain(t);
+    }
+    const areas = t.mc.namespace.list().filter((r) => r.name.startsWith(`${WEBCACHE_COMPONENT}.area.`));
+    assert.equal(areas.length, 3);
+    for (const a of areas) assert.ok(a.refs.every((n) => n <= 1), `references to ${a.name} by node: ${a.refs.join(', ')}`);
+  });
+
   it('a member SIGKILLed mid-request: survivors rebuild the chains without its files and go on serving, never a corrupt byte', async () => {
     const v = view(t)!;
     const victim = v.members.find((n) => n !== v.master)!;
