@@ -189,7 +189,7 @@ const ms = (ns: number, t0: number) => ((ns - t0) / 1e6).toFixed(1);
 function printPhases(mc: Supervisor, t0: number, sinceMs: number, starts: LogRow[], survivors: [number, number, ProbeRecord[]][]) {
   const detail = (row: LogRow) => row.details as { generation: number; cause: string; phasesMs: unknown };
   console.error(`  starts: ${starts.map((row) => `node ${row.node} at ${ms(row.clusterTimeNs, t0)} (g${detail(row).generation}: ${detail(row).cause})`).join('; ')}`);
-  for (const row of mc.query.query({ sinceMs, kinds: ['recovery.end'], object: WEBCACHE_COMPONENT }, { limit: 100 }).rows)
+  for (const row of mc.query.query({ sinceMs, kinds: ['recovery.phases'], object: WEBCACHE_COMPONENT }, { limit: 100 }).rows)
     console.error(`  node ${row.node} ended at ${ms(row.clusterTimeNs, t0)}: ${JSON.stringify(detail(row).phasesMs)}`);
   for (const [id, end, records] of survivors) {
     const around = records.filter((r) => r.doneNs >= end - 1e6).slice(0, 3);

@@ -518,7 +518,10 @@ export abstract class McsComponent {
     this.recoveries.push({ generation: R, ms, cause });
     if (this.recoveries.length > 100) this.recoveries.shift();
     phaseEnd('complete');
-    this.space.log('recovery.end', this.name, { generation: R, durationMs: Math.round(ms * 1000) / 1000, cause, members, master, phasesMs: phases });
+    // Two events: with the phases, a long cause made recovery.end overrun its
+    // log slot (224 bytes), and the stored prefix lost the cause and duration.
+    this.space.log('recovery.end', this.name, { generation: R, durationMs: Math.round(ms * 1000) / 1000, cause, members, master });
+    this.space.log('recovery.phases', this.name, { generation: R, phasesMs: phases });
     this.wakeWorkers();
   }
 

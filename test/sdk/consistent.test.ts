@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { McsComponent, Recovering, localSpace, type Lockable, type RecoveryContext } from '../../runtime/sdk';
 import { C } from '../../runtime/sdk/component-record';
+import { PAYLOAD_BYTES } from '../../runtime/log/ring';
+import { until } from '../helpers/multicomputer';
 
 class Probe extends McsComponent {
   mutex!: Lockable;
@@ -189,6 +191,27 @@ describe('recovery errors', () => {
     assert.ok(errors.every((e) => e.details.message === 'test: shared state cannot be built yet'));
     assert.equal(logged.filter((l) => l.kind === 'recovery.end').length, 1);
     await f.stop();
+  });
+
+  it('every recovery event fits one log slot whole, even with the longest cause: recovery.end keeps its cause and duration', async () => {
+    const logged: { kind: string; object: string | null; details: Record<string, unknown> }[] = [];
+    class Long extends McsComponent {
+      constructor() {
+        super(localSpace({ node: 0, bytes: 4096, log: (kind, object, details) => logged.push({ kind, object, details: details as never }) }), { name: 'webcache', masterAreaBytes: 64 });
+      }
+      protected override async buildMaster() {}
+      protected override rebuild() {}
+    }
+    const c = new Long();
+    assert.equal(await c.start(), 'OK');
+    c.requestRecovery(`instance left during recovery: node ${'1, '.repeat(40)}15`);
+    await until('the requested recovery ended', () => logged.some((l) => l.kind === 'recovery.end' && String(l.details.cause).startsWith('instance left')));
+    await c.stop();
+    const bytes = (text: string) => Buffer.byteLength(text);
+    for (const l of logged.filter((e) => e.kind.startsWith('recovery.')))
+      assert.ok(bytes(l.kind) + bytes(l.object ?? '') + bytes(JSON.stringify(l.details)) <= PAYLOAD_BYTES, `${l.kind} fits: ${JSON.stringify(l.details)}`);
+    const end = logged.find((l) => l.kind === 'recovery.end' && String(l.details.cause).startsWith('instance left'))!;
+    assert.equal(typeof end.details.durationMs, 'number');
   });
 });
 
