@@ -318,10 +318,17 @@ export class CacheComponent extends McsComponent implements FileCache {
       if (!opened) {
         // Recorded before the open stops being in flight: a request that looks
         // in between finds one or the other, never neither.
-        const areas = this.areas;
         opened = this.space
           .openArea(id)
-          .then((a) => (areas.has(n) ? a.close().then(() => areas.get(n)!) : (areas.set(n, a), a)))
+          .then(async (a) => {
+            const known = this.areas.get(n);
+            if (!known) {
+              this.areas.set(n, a);
+              return a;
+            }
+            await a.close(); // recorded by another path meanwhile
+            return known;
+          })
           .finally(() => this.opening.delete(id));
         this.opening.set(id, opened);
       }
