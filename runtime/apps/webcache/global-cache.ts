@@ -320,14 +320,9 @@ export class CacheComponent extends McsComponent implements FileCache {
         // in between finds one or the other, never neither.
         opened = this.space
           .openArea(id)
-          .then(async (a) => {
-            const known = this.areas.get(n);
-            if (!known) {
-              this.areas.set(n, a);
-              return a;
-            }
-            await a.close(); // recorded by another path meanwhile
-            return known;
+          .then((a) => {
+            this.areas.set(n, a);
+            return a;
           })
           .finally(() => this.opening.delete(id));
         this.opening.set(id, opened);
