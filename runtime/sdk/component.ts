@@ -146,6 +146,13 @@ export abstract class McsComponent {
   protected buildMaster(_rc: RecoveryContext): Promise<void> | void {}
   /** Every instance, in every recovery, after the master: contribute this instance's local state. */
   protected rebuild(_rc: RecoveryContext): Promise<void> | void {}
+  /**
+   * Every instance, after each recovery completed and its workers went on: work
+   * that need not hold them back, such as closing handles to objects the
+   * recovery replaced. It runs beside the workers; an error is logged
+   * (`recovery.error`) and does not undo the recovery.
+   */
+  protected afterRecovery(_generation: number): Promise<void> | void {}
   /** Called after the instance left (stop): drop local handles. */
   protected cleanup(): Promise<void> | void {}
 
@@ -523,6 +530,9 @@ export abstract class McsComponent {
     this.space.log('recovery.end', this.name, { generation: R, durationMs: Math.round(ms * 1000) / 1000, cause, members, master });
     this.space.log('recovery.phases', this.name, { generation: R, phasesMs: phases });
     this.wakeWorkers();
+    Promise.resolve()
+      .then(() => this.afterRecovery(R))
+      .catch((err: Error) => this.space.log('recovery.error', this.name, { generation: R, message: `after recovery: ${err.message}` }));
   }
 
   private context(R: number, members: readonly number[], master: number, fresh: boolean): RecoveryContext {

@@ -215,6 +215,47 @@ describe('recovery errors', () => {
   });
 });
 
+describe('after a recovery', () => {
+  it('afterRecovery runs once per completed recovery, beside workers already let go; its error is logged and the recovery stands', async () => {
+    const logged: { kind: string; details: { generation?: number; message?: string } }[] = [];
+    class Closer extends McsComponent {
+      afterRuns: { generation: number; status: string; blockRan: boolean }[] = [];
+      failNext = false;
+      blockRan = false;
+      constructor() {
+        super(localSpace({ node: 0, bytes: 4096, log: (kind, _object, details) => logged.push({ kind, details: details as never }) }), { name: 'closer', masterAreaBytes: 64 });
+      }
+      protected override async buildMaster() {}
+      protected override rebuild() {}
+      protected override async afterRecovery(generation: number) {
+        // Had the SDK held its workers until this returned, the block could never run.
+        if (this.failNext) await until('the waiting block ran', () => this.blockRan, 2000).catch(() => undefined);
+        this.afterRuns.push({ generation, status: this.status(), blockRan: this.blockRan });
+        if (this.failNext) throw new Error('test: a handle would not close');
+      }
+    }
+    const c = new Closer();
+    assert.equal(await c.start(), 'OK');
+    await until('the first recovery handed over', () => c.afterRuns.length === 1);
+    c.failNext = true;
+    c.requestRecovery('test: second recovery');
+    // Waits at lockout for the recovery, then runs.
+    await c.consistent(async () => (c.blockRan = true));
+    await until('the second recovery handed over', () => c.afterRuns.length === 2);
+    const [first, second] = c.afterRuns;
+    assert.ok(second.generation > first.generation);
+    assert.equal(second.blockRan, true, 'the waiting worker ran while afterRecovery was running');
+    assert.equal(second.status, 'OK', 'the recovery was complete');
+    await until('the error logged', () => logged.some((l) => l.kind === 'recovery.error'));
+    const error = logged.find((l) => l.kind === 'recovery.error')!;
+    assert.equal(error.details.generation, second.generation);
+    assert.match(error.details.message!, /after recovery: test: a handle would not close/);
+    assert.equal(c.status(), 'OK', 'the failed afterRecovery did not undo the recovery');
+    assert.equal(logged.filter((l) => l.kind === 'recovery.start').length, 2, 'nor started another');
+    await c.stop();
+  });
+});
+
 describe('memory failures met during a recovery', () => {
   /** A component whose memory-failure counter and failed-region set the test drives (the global space reads both from GSM). */
   class Reader extends McsComponent {

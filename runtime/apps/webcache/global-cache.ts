@@ -117,7 +117,9 @@ export class CacheComponent extends McsComponent implements FileCache {
   private readonly entries = new Map<number, LocalEntry>();
   /** Local copies of the chains' mutex handles (§4.3.2: a failed GSM cannot hide what to unlock). */
   private chains: (Lockable | null)[] = [];
-  /** Other members' cache areas, opened on first use in each view. */
+  /** Chain handles a recovery replaced, closed after it (afterRecovery). */
+  private readonly retired: Lockable[] = [];
+  /** Other members' cache areas, opened on first use and kept while their owner stays a member. */
   private readonly areas = new Map<number, Area>();
   /**
    * Opens in flight, by area id: after a recovery every waiting request meets
@@ -601,9 +603,15 @@ export class CacheComponent extends McsComponent implements FileCache {
     mem.store32(at, slot);
     mem.store32(at + 4, gen);
     mem.store64n(at + 8, this.mine.bytes);
-    // Other members' areas are reopened on first use in this view.
-    for (const a of this.areas.values()) await a.close();
-    this.areas.clear();
+    // A surviving member's area is the same section in every view: its handle
+    // stays (closing and reopening it were two namespace operations per member
+    // in every survivor's recovery). Those of members that left, or whose
+    // section was replaced or failed, are closed and reopened on first use.
+    for (const [n, a] of this.areas) {
+      if (rc.members.includes(n) && a.valid && this.space.accessible(a)) continue;
+      this.areas.delete(n);
+      await a.close();
+    }
     // Local copies of the chains' mutexes (§4.3.2), opened together.
     rc.check();
     const idOf = (i: number) => `${mem.load32(area.offset + headAt(i) - 8)}.${mem.load32(area.offset + headAt(i) - 4)}`;
@@ -678,13 +686,14 @@ export class CacheComponent extends McsComponent implements FileCache {
   }
 
   /**
-   * Gets new handles for the chains `which` (all at once) and drops the old ones.
-   * A handle that could not be had leaves its chain as it was and fails the
-   * recovery after the others are in place, so none is left unrecorded.
+   * Gets new handles for the chains `which` (all at once); the old ones are
+   * closed after the recovery (afterRecovery), not in it: after a master's
+   * failure that is 64 namespace operations every member would otherwise wait
+   * for. A handle that could not be had leaves its chain as it was and fails
+   * the recovery after the others are in place, so none is left unrecorded.
    */
   private async swapChains(which: number[], get: (i: number) => Promise<Lockable>, placed?: (i: number, chain: Lockable) => void): Promise<void> {
     const got = await Promise.allSettled(which.map(get));
-    const old: Lockable[] = [];
     let failure: unknown = null;
     which.forEach((i, k) => {
       const r = got[k];
@@ -693,17 +702,21 @@ export class CacheComponent extends McsComponent implements FileCache {
         return;
       }
       placed?.(i, r.value);
-      if (this.chains[i]) old.push(this.chains[i]!);
+      if (this.chains[i]) this.retired.push(this.chains[i]!);
       this.chains[i] = r.value;
     });
-    await Promise.all(old.map((m) => this.space.closeMutex(m)));
     if (failure) throw failure;
+  }
+
+  protected override async afterRecovery(): Promise<void> {
+    const old = this.retired.splice(0);
+    await Promise.all(old.map((m) => this.space.closeMutex(m)));
   }
 
   protected override async cleanup(): Promise<void> {
     for (const a of this.areas.values()) await a.close();
     this.areas.clear();
-    for (const c of this.chains) if (c) await this.space.closeMutex(c);
+    for (const c of [...this.chains, ...this.retired.splice(0)]) if (c) await this.space.closeMutex(c);
     this.chains = [];
     await this.mine?.close();
   }
