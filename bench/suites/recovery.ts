@@ -119,6 +119,7 @@ const suite: Suite = async (report) => {
     await probing;
     const pid = c.mc.nodes().find((n) => n.id === victim)!.pid!;
     const wallMs = Date.now();
+    prober.postMessage({ cmd: 'go' } satisfies ProberCommand);
     const t0 = monotonicNs();
     process.kill(pid, 'SIGKILL');
     // Until every survivor has logged the end of its recovery (rings drain every few ms), then a little more probing.
