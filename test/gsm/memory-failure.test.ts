@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { Gsm } from '../../runtime/gsm/gsm';
-import { DUMMY_BYTE, H, contribution } from '../../runtime/gsm/layout';
+import { DUMMY_BYTE, FAILED_MAP_CAPACITY, H, contribution } from '../../runtime/gsm/layout';
+import { LockCode, UnlockCode } from '../../runtime/gsm/native';
 import { createTestGsm } from '../helpers/gsm';
 
 describe('memory-failure model (paper §3.3.2, §7.2)', () => {
@@ -60,5 +64,55 @@ describe('memory-failure model (paper §3.3.2, §7.2)', () => {
     } finally {
       Gsm.unlink(name);
     }
+  });
+});
+
+describe('waiters on a mutex whose memory fails', () => {
+  const t = createTestGsm('memfail-wait');
+  after(() => t.cleanup());
+  const addon = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../runtime/gsm/native/build/Release/mcs_gsm.node');
+
+  /** A thread with its own mapping that runs `code` (plain JS; `map`, `offset` and `parentPort` in scope). */
+  function thread(offset: number, code: string): Worker {
+    return new Worker(
+      `(async () => {
+        const { createRequire } = await import('node:module');
+        const { parentPort } = await import('node:worker_threads');
+        const map = new (createRequire(import.meta.url)(${JSON.stringify(addon)}).Mapping)(${JSON.stringify(t.name)}, 0, false);
+        map.configureFailureModel(${H.failedMap}, ${FAILED_MAP_CAPACITY}, ${H.memoryFailures}, ${DUMMY_BYTE}, ${t.gsm.layout.systemBytes});
+        const offset = ${offset};
+        ${code}
+      })();`,
+      { eval: true, type: 'module' } as never,
+    );
+  }
+  const next = (w: Worker) => new Promise<unknown>((resolve) => w.once('message', resolve));
+
+  it('are woken when the holder lets go, and get MEMORY_FAILED at once rather than at their timeout (async and blocking waits)', async () => {
+    const m = await t.objects(0).createMutex('fails-under-waiters');
+    const offset = m.record.dataOffset;
+    const holder = thread(offset, `
+      if (map.mutexLock(offset, -1) !== 0) throw new Error('not locked');
+      parentPort.postMessage('holding');
+      parentPort.once('message', () => parentPort.postMessage(map.mutexUnlock(offset)));`);
+    assert.equal(await next(holder), 'holding');
+    // Waits far longer than this test may take: only a wake can end them in time.
+    const WAIT_MS = 120_000;
+    const blocking = thread(offset, `
+      parentPort.postMessage('waiting');
+      parentPort.postMessage(map.mutexLock(offset, ${WAIT_MS}));`);
+    assert.equal(await next(blocking), 'waiting');
+    const asyncWait = t.gsm.map.mutexLockAsync(offset, WAIT_MS);
+    await new Promise((r) => setTimeout(r, 200)); // both asleep on the word
+    t.gsm.failRegion(offset, 64);
+    const unlocked = next(holder);
+    const blockingResult = next(blocking);
+    holder.postMessage('unlock');
+    assert.equal(await unlocked, UnlockCode.MEMORY_FAILED);
+    const inTime = <T>(p: Promise<T>, what: string) =>
+      Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} still waiting 20 s after the unlock`)), 20_000).unref())]);
+    assert.equal(await inTime(asyncWait, 'the async waiter'), LockCode.MEMORY_FAILED);
+    assert.equal(await inTime(blockingResult, 'the blocking waiter'), LockCode.MEMORY_FAILED);
+    await Promise.all([holder.terminate(), blocking.terminate()]);
   });
 });

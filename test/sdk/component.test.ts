@@ -66,7 +66,11 @@ describe('McsComponent: a recoverable component across node failures (the tally 
       return now.completedGeneration > info.recoveryGeneration && now.recoveryState === 'ready';
     });
     const ends = () => [...t.mc.query.iterate({ kinds: ['recovery.end'] })].filter((r) => JSON.parse(r.details).cause === 'operator');
-    await until('every member logged the operator recovery', () => new Set(ends().map((r) => r.node)).size === 3);
+    await until('every member logged the operator recovery', () => new Set(ends().map((r) => r.node)).size === 3).catch((err: Error) => {
+      // Say what each member logged instead (a newer recovery that overtook the operator's, say).
+      const rows = [...t.mc.query.iterate({ kinds: ['recovery.start', 'recovery.end'] })].slice(-12);
+      throw new Error(`${err.message}; last recovery events: ${rows.map((r) => `node ${r.node} ${r.kind} ${r.details}`).join(' | ')}`);
+    });
     await assert.rejects(async () => backend.triggerRecovery({ component: 'nope' }), /no recoverable component named "nope"/);
     const s = snapshot(t);
     assert.equal(s.total, s.counts.reduce((a, b) => a + b, 0));

@@ -1129,6 +1129,8 @@ napi_value MutexLock(napi_env env, napi_callback_info info) {
       int w = WaitOnce(Word(mu), sleepOn, deadline);
       if (w == kWaitFailed) { r = kLockMemoryFailed; break; }
     }
+    // The memory may have failed while we slept: never take a word over it.
+    if (WordFailed(m, (uint64_t)(mu - m->base), kMutexSize)) { r = kLockMemoryFailed; break; }
     // Also at the deadline: a word freed just as the timeout fired is taken
     // rather than reported TIMEOUT with the lock free.
     r = TryAcquire(m, mu, h, true, &seen);
@@ -1172,6 +1174,8 @@ void LockWaitDone(napi_env env, napi_value, void*, void* data) {
   if (!env) return;
   if (a->m->closed) return FinishAsyncLock(env, a, kLockMemoryFailed);
   if (a->waitResult == kWaitFailed) return FinishAsyncLock(env, a, kLockMemoryFailed);
+  // The memory may have failed while the helper slept: never take a word over it.
+  if (WordFailed(a->m, (uint64_t)(a->mu - a->m->base), kMutexSize)) return FinishAsyncLock(env, a, kLockMemoryFailed);
   std::string err;
   ThreadRobust* h = Robust(&err);
   uint32_t seen;
@@ -1238,6 +1242,9 @@ int Unlock(ThreadRobust* h, Mapping* m, uint8_t* mu, bool failed) {
     while ((v & FUTEX_TID_MASK) == tid &&
            !__atomic_compare_exchange_n(Word(mu), &v, 0u, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
     }
+    // Its waiters would otherwise sleep out their whole timeout slice (a
+    // recovery waits for them to back out): woken, each finds the memory failed.
+    FutexWake(Word(mu), 2147483647);
     return kUnlockMemoryFailed;
   }
   if ((__atomic_load_n(Word(mu), __ATOMIC_ACQUIRE) & FUTEX_TID_MASK) != tid) {
