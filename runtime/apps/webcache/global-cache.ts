@@ -73,6 +73,8 @@ interface Access {
 
 const enc = new TextEncoder();
 const MAX_CHAIN_STEPS = 1 << 16;
+/** How long after a recovery its housekeeping waits (see afterRecovery). */
+const HOUSEKEEPING_DELAY_MS = 1000;
 
 /** Free-space list of this node's cache area (local memory: it fails with the node, like the area). */
 class AreaHeap {
@@ -117,8 +119,25 @@ export class CacheComponent extends McsComponent implements FileCache {
   private readonly entries = new Map<number, LocalEntry>();
   /** Local copies of the chains' mutex handles (§4.3.2: a failed GSM cannot hide what to unlock). */
   private chains: (Lockable | null)[] = [];
-  /** Chain handles a recovery replaced, closed after it (afterRecovery). */
+  /** Chain handles a recovery replaced, closed after it (housekeeping). */
   private readonly retired: Lockable[] = [];
+  /**
+   * Standby chain mutexes (global mode). After a master's failure its chain
+   * mutexes fail with it: the new master had to create a whole set and every
+   * member open it, namespace operations all, while every worker waited at
+   * lockout. So the successor (the member that would be elected next: the
+   * lowest other one whose memory can house the table) creates a set in its own
+   * contribution ahead of time, and the other members open it; a new master
+   * builds its table from that set and the members find the handles open.
+   * `standby` is this node's set (one per incarnation: a takeover makes it the
+   * chains); `othersStandby` the successor's, by its cache area id.
+   */
+  private standby: Lockable[] = [];
+  private readonly othersStandby = new Map<string, Lockable[]>();
+  /** This incarnation made no set (no room), or its set became the chains. */
+  private standbyDone = false;
+  private housekeeping: NodeJS.Timeout | null = null;
+  private keeping: Promise<void> | null = null;
   /** Other members' cache areas, opened on first use and kept while their owner stays a member. */
   private readonly areas = new Map<number, Area>();
   /**
@@ -565,11 +584,17 @@ export class CacheComponent extends McsComponent implements FileCache {
       if (chain) mem.store64n(at, 0);
       else replace.push(i);
     }
-    // New mutexes (a new master's, or for poisoned ones) are created together:
-    // the namespace runs them under one acquisition of its lock.
+    // A new master's table takes its standby set; other new mutexes (for
+    // poisoned ones) are created together, under one acquisition of the
+    // namespace lock.
+    const standby = replace.length === b && this.standby.length === b && this.standby.every((m) => m.valid) ? this.standby : null;
+    if (standby) {
+      this.standby = [];
+      this.standbyDone = true;
+    }
     await this.swapChains(
       replace,
-      (i) => this.space.createMutex(`${this.name}.chain.${rc.generation}.${i}`),
+      (i) => (standby ? Promise.resolve(standby[i]) : this.space.createMutex(`${this.name}.chain.${rc.generation}.${i}`)),
       (i, chain) => {
         const at = area.offset + headAt(i);
         const [slot, gen] = chain.id.split('.').map(Number);
@@ -616,7 +641,8 @@ export class CacheComponent extends McsComponent implements FileCache {
     rc.check();
     const idOf = (i: number) => `${mem.load32(area.offset + headAt(i) - 8)}.${mem.load32(area.offset + headAt(i) - 4)}`;
     const stale = Array.from({ length: this.nBuckets }, (_, i) => i).filter((i) => this.chains[i]?.id !== idOf(i));
-    await this.swapChains(stale, (i) => this.space.openMutex(idOf(i)));
+    const open = this.takeStandby(stale.map(idOf));
+    await this.swapChains(stale, (i) => (open.get(idOf(i)) ? Promise.resolve(open.get(idOf(i))!) : this.space.openMutex(idOf(i))));
     // Re-link what this node caches; failed instances' references are void. Each
     // chain is locked once for all of this node's entries on it, not once per
     // entry: every worker waits at lockout while this runs.
@@ -687,7 +713,7 @@ export class CacheComponent extends McsComponent implements FileCache {
 
   /**
    * Gets new handles for the chains `which` (all at once); the old ones are
-   * closed after the recovery (afterRecovery), not in it: after a master's
+   * closed after the recovery (housekeeping), not in it: after a master's
    * failure that is 64 namespace operations every member would otherwise wait
    * for. A handle that could not be had leaves its chain as it was and fails
    * the recovery after the others are in place, so none is left unrecorded.
@@ -708,15 +734,104 @@ export class CacheComponent extends McsComponent implements FileCache {
     if (failure) throw failure;
   }
 
-  protected override async afterRecovery(): Promise<void> {
+  /**
+   * Not at once: right after a recovery every node catches up on the requests
+   * that waited and the supervisor handles the failure; closing replaced
+   * handles and preparing the standby set (namespace operations) can wait.
+   */
+  protected override afterRecovery(): void {
+    this.scheduleHousekeeping(HOUSEKEEPING_DELAY_MS);
+  }
+
+  private scheduleHousekeeping(ms: number): void {
+    if (this.housekeeping) clearTimeout(this.housekeeping);
+    this.housekeeping = setTimeout(() => {
+      this.housekeeping = null;
+      // During a recovery: its own afterRecovery schedules this again.
+      if (this.status() !== 'OK' || this.keeping) return;
+      this.keeping = this.housekeep()
+        .catch((err: Error) => this.space.log('webcache.error', this.name, { message: `housekeeping: ${err.message}` }))
+        .finally(() => (this.keeping = null));
+    }, ms);
+    this.housekeeping.unref();
+  }
+
+  private async housekeep(): Promise<void> {
     const old = this.retired.splice(0);
     await Promise.all(old.map((m) => this.space.closeMutex(m)));
+    // The successor may not have made its set yet: look again shortly.
+    if (this.mode === 'global' && !(await this.prepareStandby())) this.scheduleHousekeeping(250);
+  }
+
+  /**
+   * The standby sets among `ids` (a new master's chains), taken out of
+   * `othersStandby` whole: their handles become chains, closed when replaced.
+   */
+  private takeStandby(ids: string[]): Map<string, Lockable> {
+    const out = new Map<string, Lockable>();
+    const wanted = new Set(ids);
+    for (const [areaId, set] of this.othersStandby) {
+      if (!set.some((m) => wanted.has(m.id))) continue;
+      this.othersStandby.delete(areaId);
+      for (const m of set) {
+        if (wanted.has(m.id)) out.set(m.id, m);
+        else this.retired.push(m);
+      }
+    }
+    return out;
+  }
+
+  /** This node's standby set if it is the successor, or the successor's set opened (see `standby`); false while that set does not exist yet. */
+  private async prepareStandby(): Promise<boolean> {
+    const table = this.masterArea;
+    if (!table || !this.mine || this.mineFailed) return true;
+    const able = this.members.filter((n) => n !== table.owner && this.space.canHouse(n));
+    if (able.length === 0) return true;
+    const successor = Math.min(...able);
+    const b = this.nBuckets;
+    const nameOf = (areaId: string, i: number) => `${this.name}.standby.${areaId}.${i}`;
+    /** All of a set or none of it: a partial one is closed again. */
+    const all = async (get: (i: number) => Promise<Lockable>): Promise<Lockable[] | null> => {
+      const got = await Promise.allSettled(Array.from({ length: b }, (_, i) => get(i)));
+      const ok = got.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      if (ok.length === b) return ok;
+      await Promise.all(ok.map((m) => this.space.closeMutex(m)));
+      return null;
+    };
+    if (successor === this.node) {
+      if (this.standby.length === 0 && !this.standbyDone) {
+        const set = await all((i) => this.space.createMutex(nameOf(this.mine!.id, i)));
+        if (set) this.standby = set;
+        else {
+          // No room in this contribution: a takeover by this node creates its chains as before.
+          this.standbyDone = true;
+          this.space.log('webcache.standby-skipped', this.name, { node: this.node });
+        }
+      }
+      return true;
+    }
+    const at = table.offset + MASTER.areas + successor * MASTER.areaBytes;
+    const gen = this.space.mem.load32(at + 4);
+    const wanted = gen ? `${this.space.mem.load32(at)}.${gen}` : null;
+    for (const [areaId, set] of this.othersStandby) {
+      if (areaId === wanted) continue;
+      this.othersStandby.delete(areaId);
+      await Promise.all(set.map((m) => this.space.closeMutex(m)));
+    }
+    if (!wanted || this.othersStandby.has(wanted)) return true;
+    const set = await all((i) => this.space.openMutex(nameOf(wanted, i)));
+    if (set) this.othersStandby.set(wanted, set);
+    return set !== null;
   }
 
   protected override async cleanup(): Promise<void> {
     for (const a of this.areas.values()) await a.close();
     this.areas.clear();
-    for (const c of [...this.chains, ...this.retired.splice(0)]) if (c) await this.space.closeMutex(c);
+    if (this.housekeeping) clearTimeout(this.housekeeping);
+    await this.keeping;
+    const standby = [...this.standby.splice(0), ...[...this.othersStandby.values()].flat()];
+    this.othersStandby.clear();
+    for (const c of [...this.chains, ...this.retired.splice(0), ...standby]) if (c) await this.space.closeMutex(c);
     this.chains = [];
     await this.mine?.close();
   }

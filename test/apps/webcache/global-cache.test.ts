@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { checkCacheConsistency, type CacheCheck } from '../../../runtime/apps/webcache/cache-check';
+import { MASTER } from '../../../runtime/apps/webcache/cache-layout';
 import { WEBCACHE_COMPONENT } from '../../../runtime/apps/webcache/global-cache';
 import { findComponent, requestRecoveryOf, viewComponent } from '../../../runtime/sdk/component-record';
 import { isSyntheticContent } from '../../fixtures/apps/synthetic-files';
@@ -52,6 +53,16 @@ async function servingAgain(t: TestMulticomputer) {
     const now = latestStats(t);
     return live.every((k) => (now.get(k)?.hits ?? 0) > (before.get(k)?.hits ?? 0));
   }, 20_000);
+}
+
+/** The names of the chain mutexes the master area's table names. */
+function chainNames(t: TestMulticomputer): string[] {
+  const { map } = t.mc.gsm;
+  const at = t.mc.namespace.resolve(view(t)!.masterAreaId!).dataOffset;
+  return Array.from({ length: map.load32(at + MASTER.buckets) }, (_, i) => {
+    const head = at + MASTER.heads + MASTER.headBytes * i;
+    return t.mc.namespace.resolve(`${map.load32(head)}.${map.load32(head + 4)}`).name;
+  });
 }
 
 function noCorruptByte(t: TestMulticomputer) {
@@ -109,12 +120,26 @@ describe('the global Web cache (McsWebCache, paper §4.1–4.2) under node failu
     await servingAgain(t);
   });
 
-  it('the master SIGKILLed: a new master rebuilds the table in its own contribution', async () => {
+  it('the master SIGKILLed: a new master rebuilds the table in its own contribution, from the standby chain mutexes the others hold open', async () => {
     const v = view(t)!;
+    // The successor (the lowest other member) made its standby set after a recovery, and every other member opened it.
+    const successor = Math.min(...v.members.filter((n) => n !== v.master));
+    const standbyOf = (node: number) => t.mc.namespace.list().filter((r) => r.name.startsWith(`${WEBCACHE_COMPONENT}.standby.`) && r.ownerNode === node);
+    await until("the successor's standby set, open on every member", () => {
+      const set = standbyOf(successor);
+      return set.length === chainNames(t).length && set.every((r) => v.members.every((n) => r.refs[n] === 1));
+    }).catch((err: Error) => {
+      const sets = v.members.map((n) => `node ${n}: ${standbyOf(n).length} (refs ${standbyOf(n)[0]?.refs.join(',')})`);
+      const events = [...t.mc.query.iterate({ kinds: ['webcache.standby-skipped', 'recovery.error'] })].map((r) => `${r.node} ${r.kind} ${r.details}`);
+      throw new Error(`${err.message}: master ${v.master}, successor ${successor}; standby sets ${sets.join('; ')}; ${events.join(' | ')}`);
+    });
+    const standby = standbyOf(successor).map((r) => r.name).sort();
+    assert.ok(chainNames(t).every((name) => name.startsWith(`${WEBCACHE_COMPONENT}.chain.`)), 'the chains in use are not a standby set');
     await t.mc.killNode(v.master!);
     await consistentCache(t, 2);
     const after = view(t)!;
-    assert.notEqual(after.master, v.master);
+    assert.equal(after.master, successor);
+    assert.deepEqual([...chainNames(t)].sort(), standby, "the new master's table took its standby set as the chains");
     await servingAgain(t);
     noCorruptByte(t);
     await t.mc.restartNode(v.master!);
