@@ -119,8 +119,9 @@ export class CacheComponent extends McsComponent implements FileCache {
   private readonly entries = new Map<number, LocalEntry>();
   /** Local copies of the chains' mutex handles (§4.3.2: a failed GSM cannot hide what to unlock). */
   private chains: (Lockable | null)[] = [];
-  /** Chain handles a recovery replaced, closed after it (housekeeping). */
+  /** Chain and area handles a recovery replaced, closed after it (housekeeping). */
   private readonly retired: Lockable[] = [];
+  private readonly retiredAreas: Area[] = [];
   /**
    * Standby chain mutexes (global mode). After a master's failure its chain
    * mutexes fail with it: the new master had to create a whole set and every
@@ -631,11 +632,12 @@ export class CacheComponent extends McsComponent implements FileCache {
     // A surviving member's area is the same section in every view: its handle
     // stays (closing and reopening it were two namespace operations per member
     // in every survivor's recovery). Those of members that left, or whose
-    // section was replaced or failed, are closed and reopened on first use.
+    // section was replaced or failed, are dropped (closed after the recovery)
+    // and a replacement is opened on first use.
     for (const [n, a] of this.areas) {
       if (rc.members.includes(n) && a.valid && this.space.accessible(a)) continue;
       this.areas.delete(n);
-      await a.close();
+      this.retiredAreas.push(a); // closed in housekeeping, like replaced chains
     }
     // Local copies of the chains' mutexes (§4.3.2), opened together.
     rc.check();
@@ -758,7 +760,7 @@ export class CacheComponent extends McsComponent implements FileCache {
 
   private async housekeep(): Promise<void> {
     const old = this.retired.splice(0);
-    await Promise.all(old.map((m) => this.space.closeMutex(m)));
+    await Promise.all([...old.map((m) => this.space.closeMutex(m)), ...this.retiredAreas.splice(0).map((a) => a.close())]);
     // The successor may not have made its set yet: look again shortly.
     if (this.mode === 'global' && !(await this.prepareStandby())) this.scheduleHousekeeping(250);
   }
@@ -825,7 +827,7 @@ export class CacheComponent extends McsComponent implements FileCache {
   }
 
   protected override async cleanup(): Promise<void> {
-    for (const a of this.areas.values()) await a.close();
+    for (const a of [...this.areas.values(), ...this.retiredAreas.splice(0)]) await a.close();
     this.areas.clear();
     if (this.housekeeping) clearTimeout(this.housekeeping);
     await this.keeping;
