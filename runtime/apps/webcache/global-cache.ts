@@ -138,6 +138,7 @@ export class CacheComponent extends McsComponent implements FileCache {
   /** This incarnation made no set (no room), or its set became the chains. */
   private standbyDone = false;
   private housekeeping: NodeJS.Timeout | null = null;
+  private standbyLooks = 0;
   private keeping: Promise<void> | null = null;
   /** Other members' cache areas, opened on first use and kept while their owner stays a member. */
   private readonly areas = new Map<number, Area>();
@@ -742,6 +743,7 @@ export class CacheComponent extends McsComponent implements FileCache {
    * handles and preparing the standby set (namespace operations) can wait.
    */
   protected override afterRecovery(): void {
+    this.standbyLooks = 0;
     this.scheduleHousekeeping(HOUSEKEEPING_DELAY_MS);
   }
 
@@ -761,8 +763,9 @@ export class CacheComponent extends McsComponent implements FileCache {
   private async housekeep(): Promise<void> {
     const old = this.retired.splice(0);
     await Promise.all([...old.map((m) => this.space.closeMutex(m)), ...this.retiredAreas.splice(0).map((a) => a.close())]);
-    // The successor may not have made its set yet: look again shortly.
-    if (this.mode === 'global' && !(await this.prepareStandby())) this.scheduleHousekeeping(250);
+    // The successor may not have made its set yet: look again shortly, a few
+    // times (it may have none: no room in its contribution).
+    if (this.mode === 'global' && !(await this.prepareStandby()) && ++this.standbyLooks < 8) this.scheduleHousekeeping(250);
   }
 
   /**
