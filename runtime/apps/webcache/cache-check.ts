@@ -13,7 +13,7 @@ import { MUTEX_WORD } from '../../objects/mutex';
 import type { Namespace } from '../../objects/namespace';
 import { C, findComponent, viewComponent } from '../../sdk/component-record';
 import type { FileStamp } from './cache-api';
-import { ENTRY, MASTER, PROBE_BYTES, dataOffsetOf, decodeHeader, hashKey, headerProblem } from './cache-layout';
+import { ENTRY, MASTER, PROBE_BYTES, dataOffsetOf, decodeHeader, hashKey, headerProblem, chainMutexId } from './cache-layout';
 import { WEBCACHE_COMPONENT } from './global-cache';
 
 export interface CacheCheck {
@@ -75,7 +75,7 @@ export function checkCacheConsistency(
   const seen = new Set<string>();
   for (let b = 0; b < buckets; b++) {
     const h = base + MASTER.heads + MASTER.headBytes * b;
-    const mid = `${map.load32(h)}.${map.load32(h + 4)}`;
+    const mid = chainMutexId(map, base, b);
     let mutex;
     try {
       mutex = ns.resolve(mid, ObjectType.Mutex);

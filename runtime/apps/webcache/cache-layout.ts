@@ -17,6 +17,11 @@ export const MASTER = {
   headBytes: 16,
 } as const;
 export const masterAreaBytes = (buckets: number) => MASTER.heads + MASTER.headBytes * buckets;
+/** The id of bucket `bucket`'s chain mutex, as the table at absolute offset `table` names it. */
+export const chainMutexId = (mem: { load32(offset: number): number }, table: number, bucket: number) => {
+  const at = table + MASTER.heads + MASTER.headBytes * bucket;
+  return `${mem.load32(at)}.${mem.load32(at + 4)}`;
+};
 
 export const ENTRY = {
   next: 0, // u64 absolute offset of the next entry in the chain (0: end)

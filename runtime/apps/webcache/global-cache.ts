@@ -29,6 +29,7 @@ import {
   MASTER,
   MAX_KEY_BYTES,
   PROBE_BYTES,
+  chainMutexId,
   dataOffsetOf,
   decodeHeader,
   entryBytes,
@@ -571,7 +572,7 @@ export class CacheComponent extends McsComponent implements FileCache {
     for (let i = 0; i < b; i++) {
       rc.check();
       const at = area.offset + headAt(i);
-      const id = `${mem.load32(at - 8)}.${mem.load32(at - 4)}`;
+      const id = chainMutexId(mem, area.offset, i);
       let chain = this.chains[i];
       if (chain && (chain.id !== id || !chain.valid)) chain = null;
       if (chain) {
@@ -642,10 +643,13 @@ export class CacheComponent extends McsComponent implements FileCache {
     }
     // Local copies of the chains' mutexes (§4.3.2), opened together.
     rc.check();
-    const idOf = (i: number) => `${mem.load32(area.offset + headAt(i) - 8)}.${mem.load32(area.offset + headAt(i) - 4)}`;
-    const stale = Array.from({ length: this.nBuckets }, (_, i) => i).filter((i) => this.chains[i]?.id !== idOf(i));
-    const open = this.takeStandby(stale.map(idOf));
-    await this.swapChains(stale, (i) => (open.get(idOf(i)) ? Promise.resolve(open.get(idOf(i))!) : this.space.openMutex(idOf(i))));
+    const ids = Array.from({ length: this.nBuckets }, (_, i) => chainMutexId(mem, area.offset, i));
+    const stale = ids.flatMap((id, i) => (this.chains[i]?.id !== id ? [i] : []));
+    const open = this.takeStandby(stale.map((i) => ids[i]));
+    await this.swapChains(stale, (i) => {
+      const ready = open.get(ids[i]);
+      return ready ? Promise.resolve(ready) : this.space.openMutex(ids[i]);
+    });
     // Re-link what this node caches; failed instances' references are void. Each
     // chain is locked once for all of this node's entries on it, not once per
     // entry: every worker waits at lockout while this runs.
@@ -752,7 +756,9 @@ export class CacheComponent extends McsComponent implements FileCache {
     this.housekeeping = setTimeout(() => {
       this.housekeeping = null;
       // During a recovery: its own afterRecovery schedules this again.
-      if (this.status() !== 'OK' || this.keeping) return;
+      if (this.status() !== 'OK') return;
+      // The last round is still going: this one's handles wait for it, not for the next recovery.
+      if (this.keeping) return this.scheduleHousekeeping(ms);
       this.keeping = this.housekeep()
         .catch((err: Error) => this.space.log('webcache.error', this.name, { message: `housekeeping: ${err.message}` }))
         .finally(() => (this.keeping = null));
@@ -830,10 +836,10 @@ export class CacheComponent extends McsComponent implements FileCache {
   }
 
   protected override async cleanup(): Promise<void> {
-    for (const a of [...this.areas.values(), ...this.retiredAreas.splice(0)]) await a.close();
-    this.areas.clear();
     if (this.housekeeping) clearTimeout(this.housekeeping);
     await this.keeping;
+    for (const a of [...this.areas.values(), ...this.retiredAreas.splice(0)]) await a.close();
+    this.areas.clear();
     const standby = [...this.standby.splice(0), ...[...this.othersStandby.values()].flat()];
     this.othersStandby.clear();
     for (const c of [...this.chains, ...this.retired.splice(0), ...standby]) if (c) await this.space.closeMutex(c);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { checkCacheConsistency, type CacheCheck } from '../../../runtime/apps/webcache/cache-check';
-import { MASTER } from '../../../runtime/apps/webcache/cache-layout';
+import { MASTER, chainMutexId } from '../../../runtime/apps/webcache/cache-layout';
 import { WEBCACHE_COMPONENT } from '../../../runtime/apps/webcache/global-cache';
 import { findComponent, requestRecoveryOf, viewComponent } from '../../../runtime/sdk/component-record';
 import { isSyntheticContent } from '../../fixtures/apps/synthetic-files';
@@ -59,10 +59,7 @@ async function servingAgain(t: TestMulticomputer) {
 function chainNames(t: TestMulticomputer): string[] {
   const { map } = t.mc.gsm;
   const at = t.mc.namespace.resolve(view(t)!.masterAreaId!).dataOffset;
-  return Array.from({ length: map.load32(at + MASTER.buckets) }, (_, i) => {
-    const head = at + MASTER.heads + MASTER.headBytes * i;
-    return t.mc.namespace.resolve(`${map.load32(head)}.${map.load32(head + 4)}`).name;
-  });
+  return Array.from({ length: map.load32(at + MASTER.buckets) }, (_, i) => t.mc.namespace.resolve(chainMutexId(map, at, i)).name);
 }
 
 function noCorruptByte(t: TestMulticomputer) {
