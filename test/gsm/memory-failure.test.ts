@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { Gsm } from '../../runtime/gsm/gsm';
-import { DUMMY_BYTE, FAILED_MAP_CAPACITY, H, contribution } from '../../runtime/gsm/layout';
+import { DUMMY_BYTE, H, contribution } from '../../runtime/gsm/layout';
 import { LockCode, UnlockCode } from '../../runtime/gsm/native';
-import { createTestGsm } from '../helpers/gsm';
+import { createTestGsm, mappingPrelude } from '../helpers/gsm';
 
 describe('memory-failure model (paper §3.3.2, §7.2)', () => {
   const t = createTestGsm('memfail');
@@ -70,16 +68,13 @@ describe('memory-failure model (paper §3.3.2, §7.2)', () => {
 describe('waiters on a mutex whose memory fails', () => {
   const t = createTestGsm('memfail-wait');
   after(() => t.cleanup());
-  const addon = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../runtime/gsm/native/build/Release/mcs_gsm.node');
 
   /** A thread with its own mapping that runs `code` (plain JS; `map`, `offset` and `parentPort` in scope). */
   function thread(offset: number, code: string): Worker {
     return new Worker(
       `(async () => {
-        const { createRequire } = await import('node:module');
+        ${mappingPrelude(t.name, t.gsm.layout)}
         const { parentPort } = await import('node:worker_threads');
-        const map = new (createRequire(import.meta.url)(${JSON.stringify(addon)}).Mapping)(${JSON.stringify(t.name)}, 0, false);
-        map.configureFailureModel(${H.failedMap}, ${FAILED_MAP_CAPACITY}, ${H.memoryFailures}, ${DUMMY_BYTE}, ${t.gsm.layout.systemBytes});
         const offset = ${offset};
         ${code}
       })();`,

@@ -6,21 +6,10 @@
 // which lies in GSM: nothing may unmap it under the walk.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { attachMapping, LockCode, UnlockCode } from '../../runtime/gsm/native';
-import { createTestGsm } from '../helpers/gsm';
-
-const addon = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../runtime/gsm/native/build/Release/mcs_gsm.node');
-
-/** Plain-JS prelude for threads and processes that use the addon directly. */
-const prelude = (gsmName: string) => `
-  const { createRequire } = await import('node:module');
-  const native = createRequire(import.meta.url)(${JSON.stringify(addon)});
-  const map = new native.Mapping(${JSON.stringify(gsmName)}, 0, false);
-`;
+import { createTestGsm, mappingPrelude } from '../helpers/gsm';
 
 function runWorker(code: string, terminate = false): Promise<{ error: string | null }> {
   return new Promise((resolve) => {
@@ -46,7 +35,7 @@ describe('a global mutex whose holder lets go of GSM without unlocking is ABANDO
 
   it('a worker thread that takes it with lockSync and ends its script', async () => {
     const { m, offset } = await freshMutex('w-ends');
-    const r = await runWorker(`${prelude(t.name)} if (map.mutexLock(${offset}, -1) !== 0) throw new Error('not locked');`);
+    const r = await runWorker(`${mappingPrelude(t.name)} if (map.mutexLock(${offset}, -1) !== 0) throw new Error('not locked');`);
     assert.equal(r.error, null);
     assert.equal(m.tryLock(), 'ABANDONED', 'the next locker learns the holder is gone');
     m.markConsistent();
@@ -56,7 +45,7 @@ describe('a global mutex whose holder lets go of GSM without unlocking is ABANDO
   it('a worker thread that is terminate()d while holding it', async () => {
     const { m, offset } = await freshMutex('w-terminated');
     await runWorker(
-      `${prelude(t.name)} map.mutexLock(${offset}, -1);
+      `${mappingPrelude(t.name)} map.mutexLock(${offset}, -1);
        const { parentPort } = await import('node:worker_threads');
        parentPort.postMessage('holding');
        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);`,
@@ -69,7 +58,7 @@ describe('a global mutex whose holder lets go of GSM without unlocking is ABANDO
 
   it('a worker thread that throws while holding it', async () => {
     const { m, offset } = await freshMutex('w-throws');
-    const r = await runWorker(`${prelude(t.name)} map.mutexLock(${offset}, -1); throw new Error('boom');`);
+    const r = await runWorker(`${mappingPrelude(t.name)} map.mutexLock(${offset}, -1); throw new Error('boom');`);
     assert.match(r.error ?? '', /boom/);
     assert.equal(m.tryLock(), 'ABANDONED');
     m.markConsistent();
@@ -80,9 +69,9 @@ describe('a global mutex whose holder lets go of GSM without unlocking is ABANDO
     const { m, offset } = await freshMutex('w-waiter');
     const waiter = spawnSync(
       process.execPath,
-      ['--input-type=module', '-e', `${prelude(t.name)}
+      ['--input-type=module', '-e', `${mappingPrelude(t.name)}
         const { Worker } = await import('node:worker_threads');
-        const w = new Worker(${JSON.stringify(`${prelude(t.name)} map.mutexLock(${offset}, -1);
+        const w = new Worker(${JSON.stringify(`${mappingPrelude(t.name)} map.mutexLock(${offset}, -1);
           (await import('node:worker_threads')).parentPort.postMessage('holding');
           await new Promise((r) => setTimeout(r, 200));`)}, { eval: true, type: 'module' });
         await new Promise((r) => w.once('message', r));
@@ -114,7 +103,7 @@ describe('a global mutex whose holder lets go of GSM without unlocking is ABANDO
       ['leave-held', 'map.close(); process.exit(0);'],
     ] as const) {
       const { m, offset } = await freshMutex(name);
-      const r = spawnSync(process.execPath, ['--input-type=module', '-e', `${prelude(t.name)} map.mutexLock(${offset}, -1); ${tail}`], {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', `${mappingPrelude(t.name)} map.mutexLock(${offset}, -1); ${tail}`], {
         encoding: 'utf8',
         timeout: 20_000,
       });
@@ -142,7 +131,7 @@ describe('a global mutex whose holder lets go of GSM without unlocking is ABANDO
     const [x, y, z] = await Promise.all(['mix-x', 'mix-y', 'mix-z'].map(freshMutex));
     const r = spawnSync(
       process.execPath,
-      ['--input-type=module', '-e', `${prelude(t.name)}
+      ['--input-type=module', '-e', `${mappingPrelude(t.name)}
         const other = new native.Mapping(${JSON.stringify(t.name)}, 0, false);
         const codes = [map.mutexLock(${x.offset}, -1), other.mutexLock(${y.offset}, -1), map.mutexLock(${z.offset}, -1)];
         other.close();                        // y was held through it: abandoned

@@ -4,13 +4,27 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Gsm } from '../../runtime/gsm/gsm';
-import type { GsmGeometry } from '../../runtime/gsm/layout';
+import { DUMMY_BYTE, FAILED_MAP_CAPACITY, H, type GsmGeometry } from '../../runtime/gsm/layout';
 import { GlobalObjects } from '../../runtime/objects/global-objects';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 let counter = 0;
 
 export const uniqueGsmName = (tag: string) => `/mcs-test-${tag}-${process.pid}-${++counter}`;
+
+const addon = path.join(here, '../../runtime/gsm/native/build/Release/mcs_gsm.node');
+
+/**
+ * Plain-JS prelude for threads and processes that use the addon directly: it
+ * declares `map`, a mapping of GSM `gsmName`, with the memory-failure model on
+ * when given that GSM's layout (as `Gsm.attach` sets it up).
+ */
+export const mappingPrelude = (gsmName: string, failures?: { systemBytes: number }) => `
+  const { createRequire } = await import('node:module');
+  const native = createRequire(import.meta.url)(${JSON.stringify(addon)});
+  const map = new native.Mapping(${JSON.stringify(gsmName)}, 0, false);
+  ${failures ? `map.configureFailureModel(${H.failedMap}, ${FAILED_MAP_CAPACITY}, ${H.memoryFailures}, ${DUMMY_BYTE}, ${failures.systemBytes});` : ''}
+`;
 
 export interface TestGsm {
   gsm: Gsm;
