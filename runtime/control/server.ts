@@ -285,7 +285,7 @@ export async function startControlServer(backend: ControlBackend, options: Contr
     if (!session) {
       res
         .writeHead(403, { ...common, 'Content-Type': 'text/plain; charset=utf-8' })
-        .end('This login link has been used already or has expired.\nRun `mcs console` again (or `mcs console --login-url` while it runs) for a new one.\n');
+        .end('This login link has been used already or has expired.\nPress Enter in the terminal where `mcs console` runs for a new one (or start it again).\n');
       return;
     }
     res.writeHead(303, { ...common, Location: '/', 'Set-Cookie': sessionCookie(session), 'Content-Length': 0 }).end();
