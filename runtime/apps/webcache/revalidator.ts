@@ -1,8 +1,8 @@
 // The Web cache's revalidation thread (one per node, a worker thread started
 // through AppContext.startThread and kept running by its node): it walks every
-// hash chain of the global cache under the chain's global mutex and, for each
-// entry this node caches, compares the stamp it was cached with to the file on
-// disk. Entries whose file changed or vanished are reported to the node's main
+// hash chain of the global cache under the chain's global mutex, noting the
+// entries this node caches, and after the unlock compares the stamp each was
+// cached with to the file on disk. Entries whose file changed or vanished are reported to the node's main
 // thread, which takes them off their chain and frees their memory (only the
 // owner manages its contribution, §4.1). The stat calls run here, off the
 // request path's event loop.
@@ -44,6 +44,12 @@ export interface StaleReport {
 }
 
 const LOCK_TIMEOUT_MS = 500;
+/** One of this node's entries as a sweep found it on its chain. */
+interface Cached {
+  at: number;
+  h: EntryHeader;
+  key: string;
+}
 const MAX_CHAIN_STEPS = 1 << 16;
 const dec = new TextDecoder();
 
@@ -95,7 +101,7 @@ export async function run(ctx: ThreadContext): Promise<void> {
         rec.request(R, `chain mutex ${id}: ${s}`);
         return;
       }
-      let stale: StaleReport['entries'];
+      let mine: Cached[];
       try {
         if (s === 'ABANDONED') {
           // As a consistent block does: recovery rebuilds what it guarded.
@@ -104,17 +110,22 @@ export async function run(ctx: ThreadContext): Promise<void> {
           return;
         }
         if (!stillCurrent(rec, R)) return;
-        stale = staleOnChain(b, master);
+        mine = ownEntriesOn(b, master);
       } finally {
         m.unlock();
       }
+      // The disk is asked after the unlock: a chain mutex is held for a walk of
+      // GSM, never for syscalls, or the requests on that chain would wait on them.
+      // An entry evicted meanwhile is harmless: the main thread drops only an
+      // entry it still has with the reported stamp.
+      const stale = mine.filter(changedOnDisk).map(({ at, h }) => ({ at, size: h.size, mtimeMs: h.mtimeMs, ino: h.ino }));
       if (stale.length) parentPort?.postMessage({ type: 'webcache.stale', entries: stale } satisfies StaleReport);
     }
   }
 
-  /** This node's entries on chain `bucket` whose file on disk has another stamp (the caller holds the chain mutex). */
-  function staleOnChain(bucket: number, master: Section): StaleReport['entries'] {
-    const out: StaleReport['entries'] = [];
+  /** This node's entries on chain `bucket`, with their keys (the caller holds the chain mutex). */
+  function ownEntriesOn(bucket: number, master: Section): Cached[] {
+    const out: Cached[] = [];
     const word = new Uint8Array(8);
     if (master.read(MASTER.heads + MASTER.headBytes * bucket + 8, word)) return out;
     let at = Number(new DataView(word.buffer).getBigUint64(0, true));
@@ -127,23 +138,29 @@ export async function run(ctx: ThreadContext): Promise<void> {
       if (gsm.map.read(at, probe.subarray(0, len))) break;
       const h = decodeHeader(probe);
       if (h.magic !== ENTRY_MAGIC || h.bucket !== bucket || h.keyLength === 0 || h.keyLength > MAX_KEY_BYTES) break;
-      if (h.owner === ctx.node && changedOnDisk(at, h, probe.subarray(0, len))) out.push({ at, size: h.size, mtimeMs: h.mtimeMs, ino: h.ino });
+      if (h.owner === ctx.node) {
+        const key = keyOf(at, h, probe.subarray(0, len));
+        if (key !== null) out.push({ at, h, key });
+      }
       at = h.next;
     }
     return out;
   }
 
-  function changedOnDisk(at: number, h: EntryHeader, probed: Uint8Array): boolean {
+  function keyOf(at: number, h: EntryHeader, probed: Uint8Array): string | null {
     let key = probed.subarray(ENTRY.key, ENTRY.key + h.keyLength);
     if (key.length < h.keyLength) {
       key = new Uint8Array(h.keyLength);
-      if (at + ENTRY.key + h.keyLength > gsm.layout.totalBytes || gsm.map.read(at + ENTRY.key, key)) return false;
+      if (at + ENTRY.key + h.keyLength > gsm.layout.totalBytes || gsm.map.read(at + ENTRY.key, key)) return null;
     }
-    const rel = dec.decode(key);
+    return dec.decode(key);
+  }
+
+  function changedOnDisk({ h, key }: Cached): boolean {
     // Keys are normalised site paths (site-path.ts); anything else is not ours to judge.
-    if (rel.startsWith('/') || rel.split('/').includes('..')) return false;
+    if (key.startsWith('/') || key.split('/').includes('..')) return false;
     try {
-      const st = statSync(path.join(data.root, rel));
+      const st = statSync(path.join(data.root, key));
       return st.size !== h.size || st.mtimeMs !== h.mtimeMs || st.ino !== h.ino;
     } catch {
       return true; // gone from disk
