@@ -541,9 +541,11 @@ export class Supervisor implements Multicomputer {
     });
     // 6. Objects (paper §3.4).
     const { reclaimed, orphaned, refsDropped } = await this.namespace.reclaimNode(slot.id);
-    for (const r of reclaimed) this.store.record('object.reclaimed', r.id, { name: r.name, owner: r.ownerNode, reason: `node ${slot.id} failed` });
-    for (const r of orphaned) this.store.record('object.orphaned', r.id, { name: r.name, owner: r.ownerNode, refs: r.refs });
-    if (refsDropped) this.store.record('object.refs-dropped', `node${slot.id}`, { node: slot.id, refs: refsDropped });
+    this.store.recordAll([
+      ...reclaimed.map((r) => ({ kind: 'object.reclaimed', object: r.id, details: { name: r.name, owner: r.ownerNode, reason: `node ${slot.id} failed` } })),
+      ...orphaned.map((r) => ({ kind: 'object.orphaned', object: r.id, details: { name: r.name, owner: r.ownerNode, refs: r.refs } })),
+      ...(refsDropped ? [{ kind: 'object.refs-dropped', object: `node${slot.id}`, details: { node: slot.id, refs: refsDropped } }] : []),
+    ]);
     slot.proc = null;
     this.emitChange();
     slot.settle();

@@ -149,6 +149,25 @@ export class EventStore {
     return seq;
   }
 
+  /**
+   * Logs several supervisor events in one transaction: one commit for all (a
+   * failed node's reclaimed objects are dozens of rows, written while its
+   * survivors recover on the same cores). Returns the seq of each, in order.
+   */
+  recordAll(events: readonly { kind: string; object: string | null; details?: unknown }[]): number[] {
+    if (events.length === 0) return [];
+    const seqBefore = this.supervisorSeq;
+    let seqs: number[];
+    try {
+      seqs = this.db.transaction(() => events.map((e) => this.insertSupervisorEvent(e.kind, e.object, toJson(e.details))))();
+    } catch (err) {
+      this.supervisorSeq = seqBefore; // rolled back: those seqs were never stored
+      throw err;
+    }
+    this.afterAppend(events.length);
+    return seqs;
+  }
+
   private insertSupervisorEvent(kind: string, object: string | null, json: string): number {
     for (;;) {
       const seq = this.supervisorSeq + 1;

@@ -136,6 +136,24 @@ describe('event store', () => {
     assert.deepEqual(q.checkGaps(SUPERVISOR_NODE, 0), []);
   });
 
+  it('records several supervisor events in one commit, in order, and tells followers once', () => {
+    store.record('node.failed', 'node1');
+    const heard: number[] = [];
+    store.onAppend((lastId) => heard.push(lastId));
+    const seqs = store.recordAll([
+      { kind: 'object.reclaimed', object: '3.1', details: { name: 'a' } },
+      { kind: 'object.orphaned', object: '4.1', details: { refs: 2 } },
+      { kind: 'object.refs-dropped', object: 'node1' },
+    ]);
+    assert.deepEqual(seqs, [2, 3, 4]);
+    assert.deepEqual(heard, [4]);
+    const rows = q.query({ nodes: [SUPERVISOR_NODE] }).rows;
+    assert.deepEqual(rows.map((r) => [r.seq, r.kind, r.object]), [[1, 'node.failed', 'node1'], [2, 'object.reclaimed', '3.1'], [3, 'object.orphaned', '4.1'], [4, 'object.refs-dropped', 'node1']]);
+    assert.deepEqual(rows[2].details, { refs: 2 });
+    assert.deepEqual(store.recordAll([]), []);
+    assert.deepEqual(heard, [4]);
+  });
+
   it('opens a file twice and both see the same log (WAL), and refuses a future schema', () => {
     store.append(workload(1, 3));
     const other = EventStore.open(file);
