@@ -85,6 +85,9 @@ interface NativeModule {
   Mapping: new (name: string, size: number, create: boolean) => Mapping;
   unlink(name: string): boolean;
   threadId(): number;
+  pidfdOpen(pid: number): number;
+  pidfdWait(fds: number[], timeoutMs: number): number[];
+  closeFd(fd: number): void;
   monotonicNs(): number;
   ticks(): number;
   NS_PER_TICK: number;
@@ -135,6 +138,15 @@ export function unlinkMapping(name: string): boolean {
 
 /** The kernel thread id of the calling thread: what a held mutex's word records. */
 export const threadId = (): number => native.threadId();
+
+/**
+ * A pidfd for `pid` (Linux 5.3+), or a negative errno (-ESRCH: already gone).
+ * It becomes readable when the process exits; close it with closeFd.
+ */
+export const pidfdOpen = (pid: number): number => native.pidfdOpen(pid);
+/** Blocks the calling thread up to `timeoutMs` for any of `fds` to exit; returns those that did. */
+export const pidfdWait = (fds: number[], timeoutMs: number): number[] => native.pidfdWait(fds, timeoutMs);
+export const closeFd = (fd: number): void => native.closeFd(fd);
 
 /**
  * The cycle counter mutex timestamps are kept in (lock times, hold times, waiter

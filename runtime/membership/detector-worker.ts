@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Gsm } from '../gsm/gsm';
 import { N, NodeSlotState, nodeRecord } from '../gsm/layout';
-import { monotonicNs } from '../gsm/native';
+import { closeFd, monotonicNs, pidfdOpen, pidfdWait } from '../gsm/native';
 import { DetectorBoard } from './detector-board';
 import type { DetectorMessage, DetectorSettings } from './detector-thread';
 import { fenceNode, inspectProcess } from './fencing';
@@ -27,12 +27,15 @@ const policy = new SuspicionPolicy({
 const parentPid = process.pid;
 const post = (m: DetectorMessage) => parentPort!.postMessage(m);
 
-/** Which process each watched incarnation is, learned when first seen (pids are reused). */
-const known = new Map<number, { incarnation: number; pid: number; startTime: number; ours: boolean }>();
+/**
+ * Which process each watched incarnation is, learned when first seen (pids are
+ * reused), and a pidfd to hear of its exit by (-1: none, or it fired already).
+ */
+const known = new Map<number, { incarnation: number; pid: number; startTime: number; ours: boolean; pidfd: number }>();
 const suspected = new Set<number>();
 let checks = 0;
 let stalls = 0;
-let timer: NodeJS.Timeout | null = null;
+let stopped = false;
 
 function fence(node: number, incarnation: number, pid: number, kill: boolean, cause: string, evidence: Evidence | null) {
   const detectedNs = monotonicNs();
@@ -45,7 +48,7 @@ function fence(node: number, incarnation: number, pid: number, kill: boolean, ca
     startTime: k?.incarnation === incarnation && k.ours ? k.startTime : undefined,
     kill,
   });
-  known.delete(node);
+  forgetProcess(node);
   suspected.delete(node);
   policy.forget(node);
   if (fenced) post({ kind: 'fenced', node, incarnation, pid, cause, evidence, generation: fenced.generation, members: fenced.members, detectedNs, lingering: fenced.lingering });
@@ -64,10 +67,15 @@ function check() {
     const pid = map.load32(rec + N.pid);
     let k = known.get(node);
     if (!k || k.incarnation !== incarnation) {
+      forgetProcess(node);
       const first = inspectProcess(pid, parentPid);
       // A process we cannot recognise as our child is left to the host's exit event.
       // One already dead when first seen (killed as it joined) is still our child.
-      k = { incarnation, pid, startTime: first.startTime, ours: first.state !== 'gone' };
+      const ours = first.state !== 'gone';
+      // Opened after the check that it is our child: the pid cannot be reused
+      // before we reap it, so the pidfd is that process's.
+      const pidfd = ours && first.state !== 'exited' ? pidfdOpen(pid) : -1;
+      k = { incarnation, pid, startTime: first.startTime, ours, pidfd: Math.max(pidfd, -1) };
       known.set(node, k);
     }
     if (k.ours) {
@@ -111,19 +119,44 @@ function check() {
   board.writeObserver({ ...policy.observer(), checks, stalls });
 }
 
+function forgetProcess(node: number) {
+  const k = known.get(node);
+  if (k && k.pidfd >= 0) closeFd(k.pidfd);
+  known.delete(node);
+}
+
+/**
+ * Between checks the thread sleeps in poll() on its nodes' pidfds: a crash is
+ * checked the moment it happens, not up to checkEveryMs later (that wait was
+ * half of a SIGKILL's detection time on average). A pidfd that fired is closed
+ * (it would stay readable); the check then judges the process from /proc as
+ * before. Messages (stop) are handled between waits.
+ */
+function waitForExits() {
+  const fds = [...known.values()].filter((k) => k.pidfd >= 0);
+  const fired = new Set(pidfdWait(fds.map((k) => k.pidfd), settings.checkEveryMs));
+  for (const k of fds)
+    if (fired.has(k.pidfd)) {
+      closeFd(k.pidfd);
+      k.pidfd = -1;
+    }
+}
+
 function loop() {
+  if (stopped) return;
   try {
     check();
+    waitForExits();
   } catch (err) {
     post({ kind: 'error', message: (err as Error).stack ?? String(err) });
   }
-  timer = setTimeout(loop, settings.checkEveryMs);
+  if (!stopped) setImmediate(loop);
 }
 
 parentPort!.on('message', (m: { kind: 'stop' }) => {
   if (m.kind !== 'stop') return;
-  if (timer) clearTimeout(timer);
-  timer = null;
+  stopped = true;
+  for (const node of [...known.keys()]) forgetProcess(node);
   gsm.close();
   post({ kind: 'stopped' });
   parentPort!.close();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import { attachMapping, createMapping, unlinkMapping, type Mapping } from '../../runtime/gsm/native';
+import { attachMapping, closeFd, createMapping, pidfdOpen, pidfdWait, unlinkMapping, type Mapping } from '../../runtime/gsm/native';
 import { uniqueGsmName } from '../helpers/gsm';
 
 describe('GSM native module', () => {
@@ -73,5 +73,28 @@ describe('GSM native module', () => {
     assert.equal(other.closed, true);
     assert.throws(() => other.load32(0), (e: NodeJS.ErrnoException) => e.code === 'ERR_GSM_CLOSED' && /closed/.test(e.message));
     assert.throws(() => other.close(), /already closed/);
+  });
+
+  it("hears a child's exit through its pidfd at once, long before the wait's timeout (the failure detector's wait)", async () => {
+    const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const exited = new Promise((r) => child.once('exit', r));
+    const fd = pidfdOpen(child.pid!);
+    assert.ok(fd >= 0, `pidfd_open gave ${fd}`);
+    try {
+      assert.deepEqual(pidfdWait([fd], 0), [], 'a running process: nothing to hear');
+      child.kill('SIGKILL');
+      const t0 = performance.now();
+      // Blocks this thread; the kernel wakes it when the process exits.
+      assert.deepEqual(pidfdWait([fd], 20_000), [fd]);
+      assert.ok(performance.now() - t0 < 10_000, 'woken by the exit, not by the 20 s timeout');
+      assert.deepEqual(pidfdWait([fd], 0), [fd], 'it stays readable: the caller closes it');
+    } finally {
+      closeFd(fd);
+    }
+    await exited;
+    assert.ok(pidfdOpen(child.pid!) < 0, 'a reaped process has no pidfd');
+    assert.throws(() => pidfdOpen(0), RangeError);
+    assert.throws(() => pidfdWait([-1], 10), RangeError);
+    assert.throws(() => pidfdWait([fd], -1), RangeError);
   });
 });

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <linux/futex.h>
 #include <stdint.h>
 #include <string.h>
@@ -1527,6 +1528,78 @@ napi_value LoadRaw32(napi_env env, napi_callback_info info) {
 
 napi_value ThreadId(napi_env env, napi_callback_info) { return U32(env, (uint32_t)Tid()); }
 
+// ---------------------------------------------------------------- process exits
+
+// The failure detector's wait: a pidfd becomes readable the moment its process
+// exits, so a detector thread that sleeps in poll() on its nodes' pidfds
+// between checks hears of a crash at once instead of at its next check.
+
+// pidfdOpen(pid) -> fd, or -errno (-ESRCH: the process is gone already).
+napi_value PidfdOpen(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  int32_t pid = 0;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &pid) != napi_ok || pid <= 0) {
+    napi_throw_range_error(env, nullptr, "pidfdOpen needs a pid > 0");
+    return nullptr;
+  }
+  long fd = syscall(SYS_pidfd_open, (pid_t)pid, 0);
+  napi_value r;
+  napi_create_int32(env, fd < 0 ? -errno : (int32_t)fd, &r);
+  return r;
+}
+
+// pidfdWait(fds, timeoutMs) -> the fds whose process has exited (empty on timeout).
+// Blocks the calling thread: for a thread of its own (the detector's), never a
+// node's or the supervisor's main thread.
+napi_value PidfdWait(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  uint32_t n = 0;
+  bool isArray = false;
+  int32_t timeoutMs = 0;
+  if (argc < 2 || napi_is_array(env, argv[0], &isArray) != napi_ok || !isArray || napi_get_array_length(env, argv[0], &n) != napi_ok ||
+      n > 1024 || napi_get_value_int32(env, argv[1], &timeoutMs) != napi_ok || timeoutMs < 0 || timeoutMs > 60000) {
+    napi_throw_range_error(env, nullptr, "pidfdWait needs an array of at most 1024 fds and a timeout of 0..60000 ms");
+    return nullptr;
+  }
+  std::vector<struct pollfd> fds(n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    int32_t fd = -1;
+    NAPI_OK(napi_get_element(env, argv[0], i, &v));
+    if (napi_get_value_int32(env, v, &fd) != napi_ok || fd < 0) {
+      napi_throw_range_error(env, nullptr, "pidfdWait: an fd is not a non-negative integer");
+      return nullptr;
+    }
+    fds[i] = {fd, POLLIN, 0};
+  }
+  // An interrupted poll returns early with nothing ready: the caller checks anyway.
+  int ready = poll(fds.data(), n, timeoutMs);
+  napi_value out;
+  NAPI_OK(napi_create_array(env, &out));
+  uint32_t k = 0;
+  for (uint32_t i = 0; ready > 0 && i < n; i++)
+    if (fds[i].revents) {
+      napi_value v;
+      napi_create_int32(env, fds[i].fd, &v);
+      napi_set_element(env, out, k++, v);
+    }
+  return out;
+}
+
+// closeFd(fd): for pidfds from pidfdOpen.
+napi_value CloseFd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  int32_t fd = -1;
+  if (argc >= 1 && napi_get_value_int32(env, argv[0], &fd) == napi_ok && fd >= 0) close(fd);
+  return nullptr;
+}
+
 napi_value TicksNow(napi_env env, napi_callback_info) {
   napi_value r;
   napi_create_double(env, (double)Ticks(), &r);
@@ -1623,6 +1696,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"Mapping", nullptr, nullptr, nullptr, nullptr, ctor, napi_default, nullptr},
       {"unlink", nullptr, Unlink, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"threadId", nullptr, ThreadId, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pidfdOpen", nullptr, PidfdOpen, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pidfdWait", nullptr, PidfdWait, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"closeFd", nullptr, CloseFd, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"monotonicNs", nullptr, MonoNow, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"ticks", nullptr, TicksNow, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"MUTEX_SIZE", nullptr, nullptr, nullptr, nullptr, U32(env, (uint32_t)kMutexSize), napi_default, nullptr},
