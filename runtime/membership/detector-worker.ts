@@ -11,7 +11,7 @@ import { N, NodeSlotState, nodeRecord } from '../gsm/layout';
 import { closeFd, monotonicNs, pidfdOpen, pidfdWait } from '../gsm/native';
 import { DetectorBoard } from './detector-board';
 import type { DetectorMessage, DetectorSettings } from './detector-thread';
-import { fenceNode, inspectProcess } from './fencing';
+import { ProcStatFile, fenceNode, inspectProcess } from './fencing';
 import { MembershipPublisher } from './publisher';
 import { SuspicionPolicy, type Evidence, type Observation } from './suspicion';
 
@@ -29,9 +29,10 @@ const post = (m: DetectorMessage) => parentPort!.postMessage(m);
 
 /**
  * Which process each watched incarnation is, learned when first seen (pids are
- * reused), and a pidfd to hear of its exit by (-1: none, or it fired already).
+ * reused), its stat file kept open, and a pidfd to hear of its exit by (-1:
+ * none, or it fired already).
  */
-const known = new Map<number, { incarnation: number; pid: number; startTime: number; ours: boolean; pidfd: number }>();
+const known = new Map<number, { incarnation: number; pid: number; startTime: number; ours: boolean; stat: ProcStatFile | null; pidfd: number }>();
 const suspected = new Set<number>();
 let checks = 0;
 let stalls = 0;
@@ -72,14 +73,15 @@ function check() {
       // A process we cannot recognise as our child is left to the host's exit event.
       // One already dead when first seen (killed as it joined) is still our child.
       const ours = first.state !== 'gone';
-      // Opened after the check that it is our child: the pid cannot be reused
-      // before we reap it, so the pidfd is that process's.
+      // Opened once it is known to be our child: a child's pid is not reused
+      // before its parent reaps it. The verdict is /proc's either way.
       const pidfd = ours && first.state !== 'exited' ? pidfdOpen(pid) : -1;
-      k = { incarnation, pid, startTime: first.startTime, ours, pidfd: Math.max(pidfd, -1) };
+      k = { incarnation, pid, startTime: first.startTime, ours, stat: ours ? new ProcStatFile(pid) : null, pidfd: Math.max(pidfd, -1) };
       known.set(node, k);
     }
     if (k.ours) {
-      const s = inspectProcess(pid, parentPid, k.startTime).state;
+      // The start time is checked at every look: a file opened just as the pid was reused is another process's.
+      const s = inspectProcess(pid, parentPid, k.startTime, k.stat ?? undefined).state;
       if (s === 'exited' || s === 'gone') {
         // A crash is definitive: no grace, no pattern to judge.
         fence(node, incarnation, pid, false, 'exit (seen by the detector)', null);
@@ -122,13 +124,15 @@ function check() {
 function forgetProcess(node: number) {
   const k = known.get(node);
   if (k && k.pidfd >= 0) closeFd(k.pidfd);
+  k?.stat?.close();
   known.delete(node);
 }
 
 /**
- * Between checks the thread sleeps in poll() on its nodes' pidfds: a crash is
- * checked the moment it happens, not up to checkEveryMs later (that wait was
- * half of a SIGKILL's detection time on average). A pidfd that fired is closed
+ * Between checks the thread sleeps in poll() on its nodes' pidfds: a process
+ * that becomes a zombie is checked at once, not up to checkEveryMs later (one
+ * whose threads are exiting is still found by the periodic check, often
+ * sooner: see fencing.ts inspectProcess). A pidfd that fired is closed
  * (it would stay readable); the check then judges the process from /proc as
  * before. Messages (stop) are handled between waits.
  */
@@ -144,13 +148,18 @@ function waitForExits() {
 
 function loop() {
   if (stopped) return;
+  let waited = false;
   try {
     check();
     waitForExits();
+    waited = true;
   } catch (err) {
     post({ kind: 'error', message: (err as Error).stack ?? String(err) });
   }
-  if (!stopped) setImmediate(loop);
+  if (stopped) return;
+  // After an error the wait may not have happened: never spin.
+  if (waited) setImmediate(loop);
+  else setTimeout(loop, settings.checkEveryMs);
 }
 
 parentPort!.on('message', (m: { kind: 'stop' }) => {

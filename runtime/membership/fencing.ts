@@ -6,7 +6,7 @@
 // fence: the detector thread for hangs and for exits it sees in /proc, the main
 // thread for exits it is told of first. The revocation is a compare-and-swap on
 // the node record, so exactly one of them fences each incarnation.
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import type { Gsm } from '../gsm/gsm';
 import { N, NodeSlotState, contribution, nodeRecord } from '../gsm/layout';
 import type { MembershipPublisher, Published } from './publisher';
@@ -20,16 +20,52 @@ export interface ProcessIdentity {
 }
 
 /**
- * What the kernel says about `pid` if it is still the child `parentPid` started
- * (`gone` if it was reaped or its pid now names another process).
+ * A process's /proc/PID/stat kept open, read again from offset 0 at each look:
+ * one pread instead of open, fstat, read and close and a fresh buffer, about a
+ * fifth of the cost. The detector looks at every node every check (a hundred
+ * times a second); reading the file afresh each time took 6% of a core. Once
+ * the process is reaped the read fails, as a fresh open would.
  */
-export function inspectProcess(pid: number, parentPid: number, startTime?: number): { state: ProcessState; startTime: number } {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return { state: 'gone', startTime: 0 };
+export class ProcStatFile {
+  private fd: number | null;
+  private readonly buf = Buffer.alloc(1024);
+  constructor(readonly pid: number) {
+    try {
+      this.fd = openSync(`/proc/${pid}/stat`, 'r');
+    } catch {
+      this.fd = null;
+    }
   }
+  read(): string | null {
+    if (this.fd === null) return null;
+    try {
+      return this.buf.toString('latin1', 0, readSync(this.fd, this.buf, 0, this.buf.length, 0));
+    } catch {
+      return null;
+    }
+  }
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+function readStat(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What the kernel says about `pid` if it is still the child `parentPid` started
+ * (`gone` if it was reaped or its pid now names another process). `file`, if
+ * given, is that pid's stat kept open.
+ */
+export function inspectProcess(pid: number, parentPid: number, startTime?: number, file?: ProcStatFile): { state: ProcessState; startTime: number } {
+  const stat = file ? file.read() : readStat(pid);
+  if (stat === null) return { state: 'gone', startTime: 0 };
   const fields = statFields(stat);
   const ppid = Number(fields[1]);
   const start = Number(fields[19]);

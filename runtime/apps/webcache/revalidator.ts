@@ -2,10 +2,10 @@
 // through AppContext.startThread and kept running by its node): it walks every
 // hash chain of the global cache under the chain's global mutex, noting the
 // entries this node caches, and after the unlock compares the stamp each was
-// cached with to the file on disk. Entries whose file changed or vanished are reported to the node's main
-// thread, which takes them off their chain and frees their memory (only the
-// owner manages its contribution, §4.1). The stat calls run here, off the
-// request path's event loop.
+// cached with to the file on disk. Entries whose file changed or vanished are
+// reported to the node's main thread, which takes them off their chain and
+// frees their memory (only the owner manages its contribution, §4.1). The stat
+// calls run here, off the request path's event loop.
 //
 // Policy for files that change on disk while cached (cache-api.ts): a request
 // never gets an entry whose stamp differs from the file's; this thread makes the
@@ -44,14 +44,15 @@ export interface StaleReport {
 }
 
 const LOCK_TIMEOUT_MS = 500;
+const MAX_CHAIN_STEPS = 1 << 16;
+const dec = new TextDecoder();
+
 /** One of this node's entries as a sweep found it on its chain. */
 interface Cached {
   at: number;
   h: EntryHeader;
   key: string;
 }
-const MAX_CHAIN_STEPS = 1 << 16;
-const dec = new TextDecoder();
 
 export async function run(ctx: ThreadContext): Promise<void> {
   const data = RevalidatorData.parse(ctx.data);
