@@ -31,12 +31,13 @@ const skip = (what: string, why: string) => console.error(`bench webcache: skipp
  * Modes measured side by side: one multicomputer per mode, all started and
  * warmed before any is measured, then the load alternates between them in
  * short slices (the order reversed every round), each slice's request stream
- * the same for every mode. Measured one whole run after the other, as before,
- * consecutive runs of one mode on this 2-core machine differed by up to 20%
- * (the host's steal time), and whatever ran first after the bench started was
- * faster (the bench process, which is both the clients and the supervisors,
- * spent a third less CPU per request until its first multicomputer stopped):
- * both went into the ratios. Slices spread them over every mode alike.
+ * the same for every mode. Whole runs one after another put two things into
+ * the ratios: consecutive runs of one mode on this 2-core machine differ by up
+ * to 20% (the host's steal time), and whatever ran first after the bench
+ * started was faster (the bench process, which is the clients and the
+ * supervisors, spent a third less CPU per request until its first
+ * multicomputer stopped). Slices spread both over every mode alike; the idle
+ * multicomputers cost every mode the same.
  */
 async function sideBySide(modes: readonly CacheMode[], nodes: number): Promise<Partial<Record<CacheMode, Interleaved>>> {
   const { site, manifest } = await benchSite();
