@@ -1534,6 +1534,10 @@ napi_value ThreadId(napi_env env, napi_callback_info) { return U32(env, (uint32_
 // exits, so a detector thread that sleeps in poll() on its nodes' pidfds
 // between checks hears of a crash at once instead of at its next check.
 
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434  // the same number on every architecture (Linux 5.3)
+#endif
+
 // pidfdOpen(pid) -> fd, or -errno (-ESRCH: the process is gone already).
 napi_value PidfdOpen(napi_env env, napi_callback_info info) {
   size_t argc = 1;
