@@ -213,7 +213,7 @@ export class SuspicionPolicy {
     for (const node of [...this.nodes.keys()]) if (!present.has(node)) this.nodes.delete(node);
 
     const overdue: { node: number; w: Watched }[] = [];
-    let late = 0;
+    let quiet = 0;
     let arrivals = 0;
     for (const o of observations) {
       let w = this.nodes.get(o.node);
@@ -245,7 +245,12 @@ export class SuspicionPolicy {
       // Suspect: late by half an interval more than learned, or phi says so.
       // Trust comes back only with a heartbeat, never with a grace period.
       const isLate = w.evidence.suspicion >= this.suspectPhi || w.evidence.silentMs > 1.5 * w.evidence.expectedIntervalMs;
-      if (isLate) late++;
+      // For rule 4, a member that has missed a beat is silent too: members
+      // stopped together fall silent up to a beat apart, so when the first is
+      // overdue the last has been silent a period less. Judged by lateness
+      // alone, the last was late only if its last beat came within ~2.5 ms of
+      // a period after the first's, and the rule mostly did not fire.
+      if (isLate || w.evidence.silentMs > w.evidence.expectedIntervalMs + this.cfg.heartbeatPeriodMs / 4) quiet++;
       if (w.evidence.suspicion >= this.phiThreshold) overdue.push({ node: o.node, w });
       else if (isLate && !w.suspected) {
         w.suspected = true;
@@ -257,10 +262,10 @@ export class SuspicionPolicy {
     }
     if (arrivals > 0) this.massDeferred = false;
 
-    if (overdue.length > 0 && observations.length >= 2 && late === observations.length && !this.massDeferred) {
+    if (overdue.length > 0 && observations.length >= 2 && quiet === observations.length && !this.massDeferred) {
       // Rule 4: the same silence from everyone says more about the observer.
       // Members fall silent a beat apart, so "everyone" is: one overdue and
-      // every other at least late.
+      // every other at least a beat missed.
       this.massDeferred = true;
       for (const w of this.nodes.values()) {
         w.graceFromNs = nowNs;

@@ -106,11 +106,17 @@ describe('the failure detector', () => {
       const { mc } = t;
       const pids = mc.nodes().map((n) => n.pid!);
       const gsm = Gsm.attach(`/mcs-${t.name}`);
-      // This test has failed about once in fifteen runs with no self-suspicion:
-      // the detector saw nodes 1 and 2 fall silent while node 0 went on beating.
+      // This test has failed about once in fifteen runs with no self-suspicion.
+      // One cause is mended (suspicion.ts, rule 4: nodes stopped one after
+      // another fall silent up to a beat apart, and the rule counted only members
+      // already late). Another is not understood: started after every node had
+      // beaten ten times more, it failed in 5 of 6 runs, the last member failed
+      // about 4 s after the other two. What the detector concluded, and when,
+      // goes into the failure message with what each node did.
       // What each node did after the SIGSTOP goes into the failure message.
       const beats = (n: number) => gsm.map.load64n(nodeRecord(gsm.layout, n) + N.heartbeatCount);
       const stoppedAt = Date.now();
+      const stoppedNs = monotonicNs();
       const trace = pids.map((pid, n) => ({ node: n, beats: beats(n), lastBeatMs: 0, state: processState(pid) }));
       signal(pids, 'SIGSTOP');
       const watch = setInterval(() => {
@@ -129,7 +135,9 @@ describe('the failure detector', () => {
       }
       const self = mc.query.query({ kinds: ['detector.self-suspect'] }).rows;
       const failed = mc.query.query({ kinds: ['node.failed'] }).rows;
-      assert.equal(self.length, 1, `no self-suspicion; after the SIGSTOP: ${JSON.stringify(trace)}`);
+      const verdicts = mc.query.query({ kinds: ['heartbeat.suspect', 'detector.stall', 'membership.generation', 'node.failed'] }).rows;
+      const said = verdicts.map((r) => ({ kind: r.kind, ms: Math.round((r.clusterTimeNs - stoppedNs) / 1e6), details: r.details }));
+      assert.equal(self.length, 1, `no self-suspicion; after the SIGSTOP: ${JSON.stringify(trace)}; the detector: ${JSON.stringify(said)}`);
       assert.deepEqual((self[0].details as { nodes: number[] }).nodes, [0, 1, 2]);
       assert.equal(failed.length, 3);
       assert.ok(failed.every((f) => f.id > self[0].id), 'the observer was suspected before any node');

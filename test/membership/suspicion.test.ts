@@ -132,6 +132,31 @@ describe('the suspicion policy', () => {
     assert.ok((self.at - silentFrom) / MS > 250);
   });
 
+  it('members that fall silent a beat apart still suspect the observer first', () => {
+    // A SIGSTOP of every node, one after another: node 0 gets one more beat in,
+    // 10 ms late, just before it stops; nodes 1 and 2 stop just before theirs.
+    // When they are overdue, node 0 has been silent a period and more less.
+    const sim = new Sim([0, 1, 2]);
+    sim.run(2000, clockLike);
+    sim.run(2000, (n, t) => n === 0 && t === CHECK);
+    const self = sim.notes.find((n) => n.kind === 'self-suspect');
+    assert.ok(self, 'the observer suspected itself');
+    assert.deepEqual(sim.failed().map((f) => f.node).sort(), [0, 1, 2]);
+    assert.ok(sim.failed().every((f) => f.at > self.at), 'no member was failed before the observer was suspected');
+  });
+
+  it('one member that hangs among members beating out of phase is failed on its own, without suspecting the observer', () => {
+    // Node n beats 40n ms into each period.
+    const outOfPhase = (n: number, t: number) => (t + PERIOD - ((40 * n) % PERIOD)) % PERIOD === 0;
+    for (const hung of [0, 1, 2]) {
+      const s = new Sim([0, 1, 2]);
+      s.run(2000, outOfPhase);
+      s.run(1000, (n, t) => n !== hung && outOfPhase(n, t));
+      assert.deepEqual(s.failed().map((f) => f.node), [hung]);
+      assert.equal(s.notes.filter((n) => n.kind === 'self-suspect').length, 0, `node ${hung} alone`);
+    }
+  });
+
   it('one member alone is never protected by the all-members rule', () => {
     const sim = new Sim([0]);
     sim.run(1000, clockLike);
