@@ -109,10 +109,12 @@ describe('the failure detector', () => {
       // This test has failed about once in fifteen runs with no self-suspicion.
       // One cause is mended (suspicion.ts, rule 4: nodes stopped one after
       // another fall silent up to a beat apart, and the rule counted only members
-      // already late). Another is not understood: started after every node had
-      // beaten ten times more, it failed in 5 of 6 runs, the last member failed
-      // about 4 s after the other two. What the detector concluded, and when,
-      // goes into the failure message with what each node did.
+      // already late). Started after ten more beats instead of at once, it failed
+      // in 5 of 6 runs: the last node was judged alone, 4 s late. That is two of
+      // the debugger's 2 s leases, how long a node with a request in flight to its
+      // debug agent is shielded (docs/debugger.md); the agents are still being
+      // set up then. What the detector concluded, and when, goes into the failure
+      // message with what each node did.
       // What each node did after the SIGSTOP goes into the failure message.
       const beats = (n: number) => gsm.map.load64n(nodeRecord(gsm.layout, n) + N.heartbeatCount);
       const stoppedAt = Date.now();
