@@ -248,8 +248,9 @@ export class SuspicionPolicy {
       // For rule 4, a member that has missed a beat is silent too: members
       // stopped together fall silent up to a beat apart, so when the first is
       // overdue the last has been silent a period less. Judged by lateness
-      // alone, the last was late only if its last beat came within ~2.5 ms of
-      // a period after the first's, and the rule mostly did not fire.
+      // alone, the last was late only if its last beat came within a twentieth
+      // of a period of a period after the first's (at the default timeout), and
+      // the rule often did not fire.
       if (isLate || w.evidence.silentMs > w.evidence.expectedIntervalMs + this.cfg.heartbeatPeriodMs / 4) quiet++;
       if (w.evidence.suspicion >= this.phiThreshold) overdue.push({ node: o.node, w });
       else if (isLate && !w.suspected) {
