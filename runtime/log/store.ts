@@ -156,16 +156,20 @@ export class EventStore {
    */
   recordAll(events: readonly { kind: string; object: string | null; details?: unknown }[]): number[] {
     if (events.length === 0) return [];
-    const seqBefore = this.supervisorSeq;
-    let seqs: number[];
-    try {
-      seqs = this.db.transaction(() => events.map((e) => this.insertSupervisorEvent(e.kind, e.object, toJson(e.details))))();
-    } catch (err) {
-      this.supervisorSeq = seqBefore; // rolled back: those seqs were never stored
-      throw err;
-    }
+    const seqs = this.supervisorTransaction(() => events.map((e) => this.insertSupervisorEvent(e.kind, e.object, toJson(e.details))));
     this.afterAppend(events.length);
     return seqs;
+  }
+
+  /** Runs `fn` in one transaction; if it rolls back, the supervisor seqs it took were never stored. */
+  private supervisorTransaction<T>(fn: () => T): T {
+    const seqBefore = this.supervisorSeq;
+    try {
+      return this.db.transaction(fn)();
+    } catch (err) {
+      this.supervisorSeq = seqBefore;
+      throw err;
+    }
   }
 
   private insertSupervisorEvent(kind: string, object: string | null, json: string): number {
@@ -206,8 +210,7 @@ export class EventStore {
     let byAge = 0;
     let byRows = 0;
     // One transaction: rows never disappear without the log.retention row saying so.
-    const seqBefore = this.supervisorSeq;
-    const run = this.db.transaction(() => {
+    this.supervisorTransaction(() => {
       if (policy.maxAgeMs !== undefined) {
         const cutoff = Date.now() - policy.maxAgeMs;
         byAge = this.statement('DELETE FROM events WHERE wall_time_ms < ?').run(cutoff).changes;
@@ -226,12 +229,6 @@ export class EventStore {
         this.insertSupervisorEvent('log.retention', null, JSON.stringify(details));
       }
     });
-    try {
-      run();
-    } catch (err) {
-      this.supervisorSeq = seqBefore; // rolled back: that seq was never stored
-      throw err;
-    }
     if (byAge + byRows > 0) this.afterAppend(1);
     return byAge + byRows;
   }
